@@ -1,0 +1,40 @@
+"""Testing tools: the Voice Live emulator and its scripting API.
+
+```python
+from voiceagent.testing import Emulator, Script, ToolCall, Turn
+
+script = Script(Turn(hears="What's the weather in Paris?",
+                     calls=[ToolCall("get_weather", {"city": "Paris"})],
+                     says="It is sunny in Paris."))
+async with Emulator(script=script, speed=None) as emu:
+    ...  # point any azure-ai-voicelive program at emu.endpoint with emu.credential
+```
+"""
+
+from ._connection import EmulatorConnection as EmulatorConnection
+from ._connection import Faults as Faults
+from ._emulator import Emulator as Emulator
+from ._emulator import EmulatorTokenCredential as EmulatorTokenCredential
+from ._script import ReplyContext as ReplyContext
+from ._script import ResponseFailure as ResponseFailure
+from ._script import Script as Script
+from ._script import ToolCall as ToolCall
+from ._script import Turn as Turn
+from ._synth import Speech as Speech
+from ._synth import WordTiming as WordTiming
+from ._synth import synthesize as synthesize
+
+__all__ = [
+    "Emulator",
+    "EmulatorConnection",
+    "EmulatorTokenCredential",
+    "Faults",
+    "ReplyContext",
+    "ResponseFailure",
+    "Script",
+    "Speech",
+    "ToolCall",
+    "Turn",
+    "WordTiming",
+    "synthesize",
+]

@@ -1,0 +1,826 @@
+"""One emulated Voice Live session: a WebSocket connection and everything it holds
+(configuration, input audio buffer and VAD, conversation, the active response)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import attrs
+
+from ._config import apply_session_update, default_session, input_format, output_format
+from ._config import response_config as make_response_config
+from ._conversation import Conversation, StoredItem, message_text, validate_client_item
+from ._protocol import ProtocolError, error_event, new_id
+from ._responses import Response
+from ._script import Fail, Output, ResponseFailure, ScriptRunner
+from ._vad import EnergyVad, SpeechStarted, VadConfig
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from ._script import Script
+
+__all__ = ["EmulatorConnection", "Faults"]
+
+log = logging.getLogger("voiceagent.emulator")
+
+_MIN_COMMIT_MS = 100.0
+_SESSION_TTL_S = 30 * 60
+
+
+@attrs.define
+class Faults:
+    """Faults the emulator injects, read live: change them at any time from a test.
+
+    Attributes:
+        drop_after_events: Drop the connection (abruptly, no close frame) right after
+            this many client events were received on it.
+        drop_on_event: Drop the connection when a client event of this type arrives.
+        response_delay: Seconds each response waits after ``response.created`` before its
+            first output (a slow model).
+        stall_audio_at_ms: Audio offset (ms into an item's audio) at which the audio stream
+            of every response stalls once, for ``stall_seconds``.
+        stall_seconds: How long a stall lasts.
+    """
+
+    drop_after_events: int | None = None
+    drop_on_event: str | None = None
+    response_delay: float = 0.0
+    stall_audio_at_ms: float | None = None
+    stall_seconds: float = 0.0
+
+
+class _Ids:
+    """Fast unique event ids: a random prefix per connection and a counter."""
+
+    def __init__(self) -> None:
+        self._prefix = new_id("event", 12)
+        self._count = 0
+
+    def next(self) -> str:
+        self._count += 1
+        return f"{self._prefix}{self._count:010d}"
+
+
+Handler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class EmulatorConnection:
+    """The server side of one client connection.
+
+    Tests reach it through :attr:`Emulator.connections` to inspect what the client
+    sent (:attr:`received`), what the emulator sent (:attr:`sent`), the conversation
+    (:attr:`items`), or to inject faults (:meth:`drop`, :meth:`send_error`,
+    :meth:`send_raw`).
+    """
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        *,
+        model: str,
+        api_version: str,
+        query: Mapping[str, str],
+        script: Script | None,
+        faults: Faults,
+        speed: float | None,
+        audio_chunk_ms: int,
+        keep_audio: bool,
+        on_event: Callable[[EmulatorConnection, dict[str, Any]], None],
+    ) -> None:
+        self._ws = ws
+        self.model = model
+        self.api_version = api_version
+        self.query: dict[str, str] = dict(query)
+        self.faults = faults
+        self._speed = speed
+        self._audio_chunk_ms = audio_chunk_ms
+        self._keep_audio = keep_audio
+        self._on_event = on_event
+        self._ids = _Ids()
+        self.session: dict[str, Any] = default_session(
+            model=model, session_id=new_id("sess"), expires_at=int(time.time()) + _SESSION_TTL_S
+        )
+        self.conversation = Conversation()
+        self.conversation_id = new_id("conv")
+        self.received: list[dict[str, Any]] = []
+        """Every client event received, in order, as parsed JSON. Audio payloads are
+        replaced by their decoded byte count."""
+        self.sent: list[dict[str, Any]] = []
+        """Every server event sent, in order. Audio deltas are replaced by their byte count."""
+        self.audio_received_bytes = 0
+        self.input_audio = bytearray() if keep_audio else None
+        self.closed = False
+        self._runner = ScriptRunner(script)
+        self._send_lock = anyio.Lock()
+        self._tg: anyio.abc.TaskGroup | None = None
+        self.response: Response | None = None
+        self._deferred_response = False
+        self._voice_used = False
+        self._audio_ms = 0.0
+        self._buffer_start_ms = 0.0
+        self._vad: EnergyVad | None = None
+        self._speech_item: str | None = None
+        self._speech_start_ms = 0.0
+        self._playing: tuple[StoredItem, float] | None = None
+        self._turns: dict[str, float] = {}
+        self._handlers: dict[str, Handler] = {
+            "session.update": self._session_update,
+            "input_audio_buffer.append": self._append,
+            "input_audio_buffer.commit": self._commit_event,
+            "input_audio_buffer.clear": self._clear,
+            "input_audio.clear": self._clear,
+            "input_audio.turn.start": self._turn_start,
+            "input_audio.turn.append": self._turn_append,
+            "input_audio.turn.end": self._turn_end,
+            "input_audio.turn.cancel": self._turn_cancel,
+            "conversation.item.create": self._item_create,
+            "conversation.item.retrieve": self._item_retrieve,
+            "conversation.item.truncate": self._item_truncate,
+            "conversation.item.delete": self._item_delete,
+            "response.create": self._response_create,
+            "response.cancel": self._response_cancel,
+            "output_audio_buffer.clear": self._output_clear,
+            "session.avatar.connect": self._avatar_connect,
+            "input_text.delta": self._input_text_delta,
+            "input_text.done": self._input_text_done,
+            "mcp_approval_response": self._mcp_approval_response,
+        }
+        self._reconfigure_vad()
+
+    # ----------------------------------------------------------------- public API
+
+    @property
+    def id(self) -> str:
+        """The session id (``sess_...``)."""
+        return str(self.session["id"])
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """The conversation's items as ``conversation.item.retrieve`` would show them."""
+        return [stored.retrieved() for stored in self.conversation]
+
+    @property
+    def speed(self) -> float | None:
+        """Playback speed factor; None streams audio without pacing."""
+        return self._speed
+
+    @property
+    def audio_chunk_ms(self) -> int:
+        """Duration of audio in one ``response.audio.delta``."""
+        return self._audio_chunk_ms
+
+    @property
+    def response_delay(self) -> float:
+        """Seconds each response waits before its first output."""
+        return self.faults.response_delay
+
+    @property
+    def audio_received_ms(self) -> float:
+        """Total input audio received, in ms of audio time."""
+        return self._audio_ms
+
+    def stall(self, audio_offset_ms: float) -> float:
+        """Seconds to stall before sending audio at this offset (fault injection)."""
+        at = self.faults.stall_audio_at_ms
+        if at is None or self.faults.stall_seconds <= 0:
+            return 0.0
+        chunk = self._audio_chunk_ms
+        return self.faults.stall_seconds if at <= audio_offset_ms < at + chunk else 0.0
+
+    def audio_started(self, stored: StoredItem, at: float) -> None:
+        """Note when an assistant item's audio started, for ``auto_truncate``."""
+        self._playing = (stored, at)
+        self._voice_used = True
+
+    async def emit(self, event: dict[str, Any]) -> None:
+        """Send one server event, stamping it with a fresh ``event_id``."""
+        if self.closed:
+            return
+        wire = {"type": event["type"], "event_id": self._ids.next()}
+        wire.update(event)
+        text = json.dumps(wire, separators=(",", ":"))
+        try:
+            async with self._send_lock:
+                await self._ws.send_str(text)
+        except (ConnectionError, RuntimeError) as exc:
+            log.debug("%s: send failed, closing: %s", self.id, exc)
+            self._close_now()
+            return
+        if wire["type"] == "response.audio.delta":
+            wire["delta"] = len(base64.b64decode(wire["delta"]))
+        self.sent.append(wire)
+        if log.isEnabledFor(logging.INFO):
+            log.info("%s -> %s", self.id, _describe(wire))
+
+    async def send_error(
+        self, message: str, *, code: str | None = "server_error", type: str = "server_error"
+    ) -> None:
+        """Send a service ``error`` event, as the service does on an internal failure."""
+        await self.emit(error_event(message, code=code, type=type))
+
+    async def send_raw(self, text: str) -> None:
+        """Send a text frame verbatim (for example, something that is not JSON)."""
+        async with self._send_lock:
+            await self._ws.send_str(text)
+
+    async def drop(self, *, graceful: bool = False, code: int = 1011) -> None:
+        """Drop the connection: abruptly (no close frame) or with a close frame."""
+        if graceful:
+            self.closed = True
+            await self._ws.close(code=code, message=b"emulator: connection dropped")
+        self._close_now()
+
+    # ----------------------------------------------------------------- serving
+
+    async def serve(self) -> None:
+        """Run the session until the client or a fault closes the socket."""
+        from aiohttp import WSMsgType
+
+        async with anyio.create_task_group() as tg:
+            self._tg = tg
+            await self.emit({"type": "session.created", "session": self.session})
+            async for msg in self._ws:
+                if msg.type == WSMsgType.TEXT:
+                    await self._receive(msg.data)
+                elif msg.type == WSMsgType.BINARY:
+                    await self._receive(msg.data.decode("utf-8", errors="replace"))
+                else:
+                    break
+                if self.closed:
+                    break
+            self.closed = True
+            tg.cancel_scope.cancel()
+
+    def _close_now(self) -> None:
+        self.closed = True
+        transport = self._ws._req.transport if self._ws._req is not None else None
+        if transport is not None:
+            transport.abort()
+        if self._tg is not None:
+            self._tg.cancel_scope.cancel()
+
+    async def _receive(self, text: str) -> None:
+        try:
+            event = json.loads(text)
+        except ValueError as exc:
+            self._record({"type": None, "raw": text[:200]})
+            await self.emit(
+                error_event(
+                    f"We could not parse the JSON body of your request: {exc}.",
+                    code="invalid_json",
+                )
+            )
+            return
+        if not isinstance(event, dict):
+            self._record({"type": None, "raw": text[:200]})
+            await self.emit(
+                error_event(
+                    "Invalid event: expected a JSON object.", code="invalid_type", param=None
+                )
+            )
+            return
+        self._record(event)
+        client_event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
+        kind = event.get("type")
+        if self.faults.drop_on_event is not None and kind == self.faults.drop_on_event:
+            self._close_now()
+            return
+        try:
+            handler = self._handlers.get(kind) if isinstance(kind, str) else None
+            if handler is None:
+                raise _unknown_type(kind)
+            await handler(event)
+        except ProtocolError as exc:
+            await self.emit(exc.to_event(client_event_id))
+        after = self.faults.drop_after_events
+        if after is not None and len(self.received) >= after:
+            self._close_now()
+
+    def _record(self, event: dict[str, Any]) -> None:
+        recorded = event
+        audio = event.get("audio")
+        if isinstance(audio, str) and event.get("type") in (
+            "input_audio_buffer.append",
+            "input_audio.turn.append",
+        ):
+            recorded = dict(event)
+            recorded["audio"] = (len(audio) * 3) // 4 - audio[-2:].count("=")
+        self.received.append(recorded)
+        if log.isEnabledFor(logging.INFO):
+            log.info("%s <- %s", self.id, _describe(recorded))
+        self._on_event(self, recorded)
+
+    # ----------------------------------------------------------------- session
+
+    @property
+    def _turn_detection(self) -> dict[str, Any] | None:
+        td = self.session.get("turn_detection")
+        return td if isinstance(td, dict) else None
+
+    def _reconfigure_vad(self) -> None:
+        td = self._turn_detection
+        if td is None:
+            self._vad = None
+            return
+        fmt = input_format(self.session)
+        self._vad = EnergyVad(
+            VadConfig.from_turn_detection(td),
+            encoding=fmt.encoding,
+            sample_rate=fmt.sample_rate,
+            start_ms=self._audio_ms,
+        )
+
+    async def _session_update(self, event: dict[str, Any]) -> None:
+        before = (self.session.get("turn_detection"), input_format(self.session))
+        self.session = apply_session_update(
+            self.session,
+            event.get("session"),
+            audio_sent=self.audio_received_bytes > 0,
+            voice_used=self._voice_used,
+        )
+        if (self.session.get("turn_detection"), input_format(self.session)) != before:
+            self._reconfigure_vad()
+        await self.emit({"type": "session.updated", "session": self.session})
+
+    # ----------------------------------------------------------------- input audio
+
+    def _decode_audio(self, event: Mapping[str, Any], param: str = "audio") -> bytes:
+        audio = event.get("audio")
+        if audio is None:
+            raise ProtocolError(
+                f"Missing required parameter: '{param}'.",
+                code="missing_required_parameter",
+                param=param,
+            )
+        if not isinstance(audio, str):
+            raise ProtocolError(
+                f"Invalid type for '{param}': expected a base64 string.",
+                code="invalid_type",
+                param=param,
+            )
+        try:
+            data = base64.b64decode(audio, validate=True)
+        except (binascii.Error, ValueError):
+            raise ProtocolError(
+                f"Invalid value for '{param}': the audio is not valid base64.",
+                code="invalid_value",
+                param=param,
+            ) from None
+        fmt = input_format(self.session)
+        if fmt.encoding == "pcm16" and len(data) % 2:
+            raise ProtocolError(
+                f"Invalid value for '{param}': pcm16 audio must have an even number of bytes, "
+                f"got {len(data)}.",
+                code="invalid_value",
+                param=param,
+            )
+        return data
+
+    async def _append(self, event: dict[str, Any]) -> None:
+        await self._take_audio(self._decode_audio(event))
+
+    async def _take_audio(self, data: bytes) -> None:
+        fmt = input_format(self.session)
+        self.audio_received_bytes += len(data)
+        if self.input_audio is not None:
+            self.input_audio += data
+        self._audio_ms += fmt.duration_ms(len(data))
+        if self._vad is None:
+            return
+        for vad_event in self._vad.feed(data):
+            if isinstance(vad_event, SpeechStarted):
+                await self._speech_started(vad_event.audio_start_ms)
+            else:
+                await self._speech_stopped(vad_event.audio_end_ms)
+
+    async def _speech_started(self, audio_start_ms: int) -> None:
+        td = self._turn_detection or {}
+        self._speech_item = new_id("item")
+        self._speech_start_ms = float(audio_start_ms)
+        await self.emit(
+            {
+                "type": "input_audio_buffer.speech_started",
+                "audio_start_ms": audio_start_ms,
+                "item_id": self._speech_item,
+            }
+        )
+        if not td.get("interrupt_response", True):
+            return
+        if self.response is not None and self.response.active:
+            await self.response.cancel("turn_detected")
+        if td.get("auto_truncate", False):
+            await self._auto_truncate()
+
+    async def _auto_truncate(self) -> None:
+        """Truncate the last assistant audio to what real-time playback has reached."""
+        playing, self._playing = self._playing, None
+        if playing is None or self._speed is None:
+            return
+        stored, started = playing
+        played = (anyio.current_time() - started) * self._speed * 1000
+        if stored.id not in self.conversation or played >= stored.audio_ms:
+            return
+        end = max(0, int(played))
+        self.conversation.truncate(stored.id, 0, end)
+        await self.emit(
+            {
+                "type": "conversation.item.truncated",
+                "item_id": stored.id,
+                "content_index": 0,
+                "audio_end_ms": end,
+            }
+        )
+
+    async def _speech_stopped(self, audio_end_ms: int) -> None:
+        item_id = self._speech_item or new_id("item")
+        self._speech_item = None
+        await self.emit(
+            {
+                "type": "input_audio_buffer.speech_stopped",
+                "audio_end_ms": audio_end_ms,
+                "item_id": item_id,
+            }
+        )
+        await self._commit(item_id, audio_end_ms - self._speech_start_ms)
+        td = self._turn_detection or {}
+        if td.get("create_response", True):
+            if self.response is not None and self.response.active:
+                self._deferred_response = True
+            else:
+                await self._start_response(None)
+
+    async def _commit_event(self, event: dict[str, Any]) -> None:
+        buffered = self._audio_ms - self._buffer_start_ms
+        if buffered < _MIN_COMMIT_MS:
+            raise ProtocolError(
+                "Error committing input audio buffer: buffer too small. Expected at least "
+                f"{_MIN_COMMIT_MS:.0f}ms of audio, but buffer only has {buffered:.2f}ms of audio.",
+                code="input_audio_buffer_commit_empty",
+            )
+        item_id = self._speech_item or new_id("item")
+        self._speech_item = None
+        if self._vad is not None:
+            self._vad.reset()
+        await self._commit(item_id, buffered)
+
+    async def _commit(self, item_id: str, audio_ms: float) -> None:
+        """Commit the input buffer as a user audio item (committed, then item.created)."""
+        self._buffer_start_ms = self._audio_ms
+        item = {
+            "id": item_id,
+            "object": "realtime.item",
+            "type": "message",
+            "status": "completed",
+            "role": "user",
+            "content": [{"type": "input_audio", "transcript": None}],
+        }
+        audio = None
+        if self.input_audio is not None:
+            fmt = input_format(self.session)
+            audio = bytes(self.input_audio[-fmt.bytes_for_ms(audio_ms) :]) if audio_ms > 0 else b""
+        stored = StoredItem(item, audio_ms=audio_ms, audio=audio)
+        previous = self.conversation.insert(stored)
+        await self.emit(
+            {
+                "type": "input_audio_buffer.committed",
+                "previous_item_id": previous,
+                "item_id": item_id,
+            }
+        )
+        await self.emit(
+            {"type": "conversation.item.created", "previous_item_id": previous, "item": dict(item)}
+        )
+        user_turn = self._runner.on_user_item(item_id, text=None, audio_ms=audio_ms)
+        if self.session.get("input_audio_transcription") is not None:
+            transcript = user_turn.transcript
+            stored.item["content"] = [{"type": "input_audio", "transcript": transcript}]
+            ids = {"item_id": item_id, "content_index": 0}
+            await self.emit(
+                {
+                    "type": "conversation.item.input_audio_transcription.delta",
+                    **ids,
+                    "delta": transcript,
+                }
+            )
+            await self.emit(
+                {
+                    "type": "conversation.item.input_audio_transcription.completed",
+                    **ids,
+                    "transcript": transcript,
+                }
+            )
+
+    async def _clear(self, event: dict[str, Any]) -> None:
+        self._buffer_start_ms = self._audio_ms
+        self._speech_item = None
+        if self._vad is not None:
+            self._vad.reset()
+        await self.emit({"type": "input_audio_buffer.cleared"})
+
+    def _turn_id(self, event: Mapping[str, Any]) -> str:
+        turn_id = event.get("turn_id")
+        if not isinstance(turn_id, str) or not turn_id:
+            raise ProtocolError(
+                "Missing required parameter: 'turn_id'.",
+                code="missing_required_parameter",
+                param="turn_id",
+            )
+        return turn_id
+
+    def _open_turn(self, event: Mapping[str, Any]) -> str:
+        turn_id = self._turn_id(event)
+        if turn_id not in self._turns:
+            raise ProtocolError(
+                f"No input audio turn with id '{turn_id}' is in progress.",
+                code="invalid_value",
+                param="turn_id",
+            )
+        return turn_id
+
+    async def _turn_start(self, event: dict[str, Any]) -> None:
+        turn_id = self._turn_id(event)
+        if turn_id in self._turns:
+            raise ProtocolError(
+                f"Input audio turn '{turn_id}' is already in progress.",
+                code="invalid_value",
+                param="turn_id",
+            )
+        self._turns[turn_id] = self._audio_ms
+        self._buffer_start_ms = self._audio_ms
+
+    async def _turn_append(self, event: dict[str, Any]) -> None:
+        self._open_turn(event)
+        await self._take_audio(self._decode_audio(event))
+
+    async def _turn_end(self, event: dict[str, Any]) -> None:
+        turn_id = self._open_turn(event)
+        started = self._turns.pop(turn_id)
+        await self._commit(new_id("item"), self._audio_ms - started)
+        td = self._turn_detection
+        if td is None or td.get("create_response", True):
+            await self._start_response(None)
+
+    async def _turn_cancel(self, event: dict[str, Any]) -> None:
+        self._turns.pop(self._open_turn(event))
+        self._buffer_start_ms = self._audio_ms
+
+    # ----------------------------------------------------------------- conversation
+
+    async def _insert_item(self, item: dict[str, Any], previous_item_id: Any) -> None:
+        if item["type"] == "function_call_output":
+            call_id = item["call_id"]
+            if not any(
+                s.item.get("type") == "function_call" and s.item.get("call_id") == call_id
+                for s in self.conversation
+            ):
+                raise ProtocolError(
+                    f"No tool call found for function call output with call_id {call_id}.",
+                    code="invalid_value",
+                    param="item.call_id",
+                )
+        previous = self.conversation.insert(StoredItem(item), previous_item_id)
+        await self.emit(
+            {"type": "conversation.item.created", "previous_item_id": previous, "item": item}
+        )
+        if item["type"] == "message" and item.get("role") == "user":
+            self._runner.on_user_item(item["id"], text=message_text(item), audio_ms=0.0)
+
+    async def _item_create(self, event: dict[str, Any]) -> None:
+        item = validate_client_item(event.get("item"))
+        previous_item_id = event.get("previous_item_id", ...)
+        if previous_item_id not in (..., None) and not isinstance(previous_item_id, str):
+            raise ProtocolError(
+                "Invalid type for 'previous_item_id': expected a string.",
+                code="invalid_type",
+                param="previous_item_id",
+            )
+        await self._insert_item(item, previous_item_id)
+
+    async def _mcp_approval_response(self, event: dict[str, Any]) -> None:
+        item = validate_client_item(
+            {
+                "type": "mcp_approval_response",
+                "approval_request_id": event.get("approval_request_id"),
+                "approve": event.get("approve"),
+            }
+        )
+        await self._insert_item(item, ...)
+
+    async def _item_retrieve(self, event: dict[str, Any]) -> None:
+        stored = self.conversation.get(event.get("item_id"))
+        await self.emit({"type": "conversation.item.retrieved", "item": stored.retrieved()})
+
+    async def _item_delete(self, event: dict[str, Any]) -> None:
+        stored = self.conversation.delete(event.get("item_id"))
+        await self.emit({"type": "conversation.item.deleted", "item_id": stored.id})
+
+    async def _item_truncate(self, event: dict[str, Any]) -> None:
+        content_index = event.get("content_index", 0)
+        stored = self.conversation.truncate(
+            event.get("item_id"), content_index, event.get("audio_end_ms")
+        )
+        if self._playing is not None and self._playing[0] is stored:
+            self._playing = None
+        await self.emit(
+            {
+                "type": "conversation.item.truncated",
+                "item_id": stored.id,
+                "content_index": content_index,
+                "audio_end_ms": event["audio_end_ms"],
+            }
+        )
+
+    def _text_item(self, event: Mapping[str, Any]) -> tuple[StoredItem, int]:
+        item_id = event.get("id")
+        stored = self.conversation.get(item_id, param="id", action="updating")
+        index = event.get("content_index", 0) or 0
+        content = stored.item.get("content")
+        if (
+            not isinstance(index, int)
+            or not isinstance(content, list)
+            or not 0 <= index < len(content)
+            or content[index].get("type") not in ("input_text", "text")
+        ):
+            raise ProtocolError(
+                f"Item '{stored.id}' has no text content part at index {index!r}.",
+                code="invalid_value",
+                param="content_index",
+            )
+        return stored, index
+
+    async def _input_text_delta(self, event: dict[str, Any]) -> None:
+        stored, index = self._text_item(event)
+        delta = event.get("delta")
+        if not isinstance(delta, str):
+            raise ProtocolError(
+                "Missing or invalid 'delta': expected a string.",
+                code="invalid_value",
+                param="delta",
+            )
+        part = stored.item["content"][index]
+        stored.item["content"][index] = {**part, "text": str(part.get("text", "")) + delta}
+
+    async def _input_text_done(self, event: dict[str, Any]) -> None:
+        self._text_item(event)
+
+    # ----------------------------------------------------------------- responses
+
+    async def _response_create(self, event: dict[str, Any]) -> None:
+        additional = event.get("additional_instructions")
+        if additional is not None and not isinstance(additional, str):
+            raise ProtocolError(
+                "Invalid type for 'additional_instructions': expected a string.",
+                code="invalid_type",
+                param="additional_instructions",
+            )
+        await self._start_response(event.get("response"), additional)
+
+    async def _start_response(self, params: Any, additional: str | None = None) -> None:
+        config = make_response_config(self.session, params, additional_instructions=additional)
+        if self.response is not None and self.response.active:
+            if not config.get("cancel_previous", True):
+                raise ProtocolError(
+                    "Conversation already has an active response in progress: "
+                    f"{self.response.id}. Wait until the response is finished before creating "
+                    "a new one.",
+                    code="conversation_already_has_active_response",
+                )
+            await self.response.cancel("client_cancelled")
+        self._deferred_response = False
+        context = self._response_context(config)
+        plan = self._plan(context, config)
+        session = self.session
+        animation = session.get("animation")
+        outputs = (animation or {}).get("outputs") or ["blendshapes"]
+        response = Response(
+            host=self,
+            config=config,
+            plan=plan,
+            output_format=output_format(config),
+            timestamps="word" in (session.get("output_audio_timestamp_types") or ()),
+            visemes=animation is not None and "viseme_id" in outputs,
+            blendshapes=animation is not None and "blendshapes" in outputs,
+            avatar=session.get("avatar") is not None,
+            input_tokens=_input_tokens(context, config),
+        )
+        self.response = response
+        assert self._tg is not None
+        self._tg.start_soon(self._run_response, response)
+
+    def _response_context(self, config: Mapping[str, Any]) -> list[dict[str, Any]]:
+        items = config.get("input_items")
+        base = [stored.item for stored in self.conversation]
+        if items is None:
+            return base
+        resolved: list[dict[str, Any]] = []
+        for item in items:
+            if item.get("type") == "item_reference":
+                resolved.append(self.conversation.get(item.get("id"), param="id").item)
+            else:
+                resolved.append(dict(item))
+        return [*base, *resolved] if config.get("append_input_items") else resolved
+
+    def _plan(self, context: list[dict[str, Any]], config: Mapping[str, Any]) -> list[Output]:
+        pre = config.get("pre_generated_assistant_message")
+        pre_text = message_text(pre) if isinstance(pre, Mapping) else None
+        try:
+            return self._runner.plan(
+                context,
+                instructions=str(config.get("instructions") or ""),
+                pre_generated=pre_text,
+                new_id=new_id,
+            )
+        except Exception as exc:  # a test's reply callable failed: fail the response
+            log.exception("emulator script failed")
+            return [Fail(ResponseFailure(f"Script error: {exc!r}", code="script_error"))]
+
+    async def _run_response(self, response: Response) -> None:
+        await response.run()
+        if self._deferred_response and self.response is response and not self.closed:
+            await self._start_response(None)
+
+    async def _response_cancel(self, event: dict[str, Any]) -> None:
+        response_id = event.get("response_id")
+        active = self.response if self.response is not None and self.response.active else None
+        if active is None or (response_id is not None and response_id != active.id):
+            which = f" with id '{response_id}'" if response_id is not None else ""
+            raise ProtocolError(
+                f"Cancellation failed: no active response{which} found",
+                code="response_cancel_not_active",
+            )
+        await active.cancel("client_cancelled")
+
+    async def _output_clear(self, event: dict[str, Any]) -> None:
+        self._playing = None
+        await self.emit({"type": "output_audio_buffer.cleared"})
+
+    async def _avatar_connect(self, event: dict[str, Any]) -> None:
+        if self.session.get("avatar") is None:
+            raise ProtocolError(
+                "Avatar is not configured for this session: set 'avatar' with session.update "
+                "before sending session.avatar.connect.",
+                code="invalid_value",
+                param="session.avatar",
+            )
+        sdp = event.get("client_sdp")
+        if not isinstance(sdp, str) or not sdp:
+            raise ProtocolError(
+                "Missing required parameter: 'client_sdp'.",
+                code="missing_required_parameter",
+                param="client_sdp",
+            )
+        answer = json.dumps({"type": "answer", "sdp": "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\n"})
+        await self.emit(
+            {
+                "type": "session.avatar.connecting",
+                "server_sdp": base64.b64encode(answer.encode()).decode("ascii"),
+            }
+        )
+
+
+def _unknown_type(kind: Any) -> ProtocolError:
+    if kind is None:
+        return ProtocolError(
+            "Missing required parameter: 'type'.", code="missing_required_parameter", param="type"
+        )
+    return ProtocolError(
+        f"Invalid value: '{kind}'. Supported values are: 'session.update', "
+        "'input_audio_buffer.append', 'input_audio_buffer.commit', 'input_audio_buffer.clear', "
+        "'conversation.item.create', 'conversation.item.retrieve', "
+        "'conversation.item.truncate', 'conversation.item.delete', 'response.create', "
+        "'response.cancel', 'output_audio_buffer.clear', 'session.avatar.connect', "
+        "'input_text.delta', 'input_text.done', 'input_audio.turn.start', "
+        "'input_audio.turn.append', 'input_audio.turn.end', 'input_audio.turn.cancel', "
+        "'input_audio.clear' and 'mcp_approval_response'.",
+        code="invalid_value",
+        param="type",
+    )
+
+
+def _input_tokens(context: list[dict[str, Any]], config: Mapping[str, Any]) -> int:
+    chars = len(str(config.get("instructions") or ""))
+    chars += sum(len(message_text(item)) for item in context if item.get("type") == "message")
+    return math.ceil(chars / 4)
+
+
+def _describe(event: Mapping[str, Any]) -> str:
+    kind = event.get("type")
+    details = []
+    for key in ("item_id", "response_id", "audio_start_ms", "audio_end_ms", "delta", "audio"):
+        if key in event and not isinstance(event[key], dict | list):
+            value = event[key]
+            if isinstance(value, str) and len(value) > 40:
+                value = value[:37] + "..."
+            details.append(f"{key}={value}")
+    if kind == "error":
+        details.append(f"code={event['error'].get('code')} message={event['error'].get('message')}")
+    return f"{kind} {' '.join(details)}".rstrip()

@@ -1,0 +1,26 @@
+"""Shared fixtures: an emulator on a real loopback socket and SDK connections to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from azure.ai.voicelive.aio import VoiceLiveConnection, connect
+
+from voiceagent.testing import Emulator
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    """An unpaced emulator with the default brain."""
+    async with Emulator(speed=None) as emu:
+        yield emu
+
+
+@pytest.fixture
+async def conn(emulator: Emulator) -> AsyncIterator[VoiceLiveConnection]:
+    """A real SDK connection to :func:`emulator`."""
+    async with connect(
+        endpoint=emulator.endpoint, credential=emulator.credential, model="gpt-realtime"
+    ) as connection:
+        yield connection
