@@ -80,3 +80,49 @@ def error_event(
             "event_id": client_event_id,
         },
     }
+
+
+SERVER_EVENT_CLASSES: dict[str, str] = {
+    "session.created": "ServerEventSessionCreated",
+    "session.updated": "ServerEventSessionUpdated",
+    "session.avatar.connecting": "ServerEventSessionAvatarConnecting",
+    "session.avatar.switch_to_speaking": "ServerEventSessionAvatarSwitchToSpeaking",
+    "session.avatar.switch_to_idle": "ServerEventSessionAvatarSwitchToIdle",
+    "error": "ServerEventError",
+    "input_audio_buffer.speech_started": "ServerEventInputAudioBufferSpeechStarted",
+    "input_audio_buffer.speech_stopped": "ServerEventInputAudioBufferSpeechStopped",
+    "input_audio_buffer.committed": "ServerEventInputAudioBufferCommitted",
+    "input_audio_buffer.cleared": "ServerEventInputAudioBufferCleared",
+    "conversation.item.created": "ServerEventConversationItemCreated",
+    "conversation.item.retrieved": "ServerEventConversationItemRetrieved",
+    "conversation.item.truncated": "ServerEventConversationItemTruncated",
+    "conversation.item.deleted": "ServerEventConversationItemDeleted",
+    "conversation.item.input_audio_transcription.delta": (
+        "ServerEventConversationItemInputAudioTranscriptionDelta"
+    ),
+    "conversation.item.input_audio_transcription.completed": (
+        "ServerEventConversationItemInputAudioTranscriptionCompleted"
+    ),
+    "response.created": "ServerEventResponseCreated",
+    "response.done": "ServerEventResponseDone",
+    "response.output_item.added": "ServerEventResponseOutputItemAdded",
+    "response.output_item.done": "ServerEventResponseOutputItemDone",
+    "response.content_part.added": "ServerEventResponseContentPartAdded",
+    "response.content_part.done": "ServerEventResponseContentPartDone",
+    "response.text.delta": "ServerEventResponseTextDelta",
+    "response.text.done": "ServerEventResponseTextDone",
+    "response.audio_transcript.delta": "ServerEventResponseAudioTranscriptDelta",
+    "response.audio_transcript.done": "ServerEventResponseAudioTranscriptDone",
+    "response.audio.delta": "ServerEventResponseAudioDelta",
+    "response.audio.done": "ServerEventResponseAudioDone",
+    "response.audio_timestamp.delta": "ServerEventResponseAudioTimestampDelta",
+    "response.audio_timestamp.done": "ServerEventResponseAudioTimestampDone",
+    "response.animation_viseme.delta": "ServerEventResponseAnimationVisemeDelta",
+    "response.animation_viseme.done": "ServerEventResponseAnimationVisemeDone",
+    "response.animation_blendshapes.delta": "ServerEventResponseAnimationBlendshapeDelta",
+    "response.animation_blendshapes.done": "ServerEventResponseAnimationBlendshapeDone",
+    "response.function_call_arguments.delta": "ServerEventResponseFunctionCallArgumentsDelta",
+    "response.function_call_arguments.done": "ServerEventResponseFunctionCallArgumentsDone",
+    "output_audio_buffer.cleared": "ServerEventOutputAudioBufferCleared",
+}
+"""Every server event type the emulator emits, with the SDK model class it must parse to."""
