@@ -717,17 +717,18 @@ class EmulatorConnection:
         self._tg.start_soon(self._run_response, response)
 
     def _response_context(self, config: Mapping[str, Any]) -> list[dict[str, Any]]:
-        items = config.get("input_items")
-        base = [stored.item for stored in self.conversation]
-        if items is None:
-            return base
+        """The items a response sees: ``input_items`` replace the conversation for this
+        response; ``append_input_items`` are added after it."""
+        replaced = config.get("input_items")
+        base = [stored.item for stored in self.conversation] if replaced is None else []
+        extra = [*(replaced or ()), *(config.get("append_input_items") or ())]
         resolved: list[dict[str, Any]] = []
-        for item in items:
+        for item in extra:
             if item.get("type") == "item_reference":
                 resolved.append(self.conversation.get(item.get("id"), param="id").item)
             else:
                 resolved.append(dict(item))
-        return [*base, *resolved] if config.get("append_input_items") else resolved
+        return [*base, *resolved]
 
     def _plan(self, context: list[dict[str, Any]], config: Mapping[str, Any]) -> list[Output]:
         pre = config.get("pre_generated_assistant_message")

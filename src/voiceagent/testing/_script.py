@@ -155,7 +155,7 @@ class Script:
     greeting: str
 
     def __init__(self, *turns: Turn, greeting: str = "Hello! How can I help you today?") -> None:
-        self.__attrs_init__(_turns(turns), greeting)  # type: ignore[attr-defined]
+        self.__attrs_init__(_turns(turns), greeting)
 
     def turn(self, index: int) -> Turn | None:
         """The ``index``-th turn (0-based), or None past the end."""
