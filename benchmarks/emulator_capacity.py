@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import math
 import multiprocessing as mp
@@ -33,11 +34,13 @@ import platform
 import statistics
 import sys
 import time
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 ROOT = Path(__file__).resolve().parent
 FRAME_MS = 20
@@ -161,10 +164,8 @@ async def _session(
         await send()
         await asyncio.sleep(0.2)
         receiver.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await receiver
-        except asyncio.CancelledError:
-            pass
 
 
 async def _step(

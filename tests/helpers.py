@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from enum import Enum
+from typing import TYPE_CHECKING, Any
 
 import anyio
-from azure.ai.voicelive.aio import VoiceLiveConnection
-from azure.ai.voicelive.models import ServerEvent
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from azure.ai.voicelive.aio import VoiceLiveConnection
+    from azure.ai.voicelive.models import ServerEvent
 
 
 async def recv_until(
@@ -15,9 +19,13 @@ async def recv_until(
     stop: str | Callable[[ServerEvent], bool],
     *,
     timeout: float = 10.0,
-) -> list[ServerEvent]:
-    """Receive events until one of type ``stop`` (or matching ``stop``) arrives; return all."""
-    events: list[ServerEvent] = []
+) -> list[Any]:
+    """Receive events until one of type ``stop`` (or matching ``stop``) arrives; return all.
+
+    The events are the SDK's ``ServerEvent`` subclasses, typed ``Any`` so that tests read
+    the fields of the concrete class (the conformance test asserts the classes).
+    """
+    events: list[Any] = []
     matches = (lambda e: type_of(e) == stop) if isinstance(stop, str) else stop
     with anyio.fail_after(timeout):
         while True:
@@ -36,3 +44,30 @@ def type_of(event: ServerEvent) -> str:
 def types(events: list[ServerEvent]) -> list[str]:
     """The ``type`` of each event."""
     return [type_of(e) for e in events]
+
+
+async def create_item(
+    conn: VoiceLiveConnection,
+    *,
+    item: dict[str, Any],
+    previous_item_id: str | None = None,
+    event_id: str | None = None,
+) -> None:
+    """Send ``conversation.item.create`` with a plain-dict item through ``conn.send``.
+
+    (The SDK's ``conversation.item.create(item=dict)`` only takes fields of the base
+    item model; typed items like ``UserMessageItem`` go through it, dicts through here.)
+    """
+    event: dict[str, Any] = {"type": "conversation.item.create", "item": item}
+    if previous_item_id is not None:
+        event["previous_item_id"] = previous_item_id
+    if event_id is not None:
+        event["event_id"] = event_id
+    await conn.send(event)
+
+
+def is_a(obj: object, cls: type) -> Any:
+    """Assert that ``obj`` is a ``cls`` and return it untyped, for reading SDK model fields
+    (typed Optional throughout) without a ``None`` check on each."""
+    assert isinstance(obj, cls), f"{type(obj).__name__} is not a {cls.__name__}"
+    return obj

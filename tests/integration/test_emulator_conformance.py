@@ -15,7 +15,7 @@ import voiceagent.testing
 from voiceagent.testing import Emulator, Script, ToolCall, Turn, synthesize
 from voiceagent.testing._protocol import SERVER_EVENT_CLASSES
 
-from ..helpers import recv_until, type_of
+from ..helpers import create_item, recv_until, type_of
 
 PACKAGE = Path(voiceagent.testing.__file__).parent
 
@@ -73,8 +73,8 @@ async def test_every_server_event_parses_to_its_class() -> None:
         events = await recv_until(conn, "response.done")
         note(events)
         call = next(e for e in events if type_of(e) == "response.function_call_arguments.done")
-        await conn.conversation.item.create(
-            item={"type": "function_call_output", "call_id": call.call_id, "output": "{}"}
+        await create_item(
+            conn, item={"type": "function_call_output", "call_id": call.call_id, "output": "{}"}
         )
         note(await recv_until(conn, "conversation.item.created"))
         await conn.response.create()

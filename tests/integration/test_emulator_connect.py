@@ -14,7 +14,7 @@ from azure.core.credentials import AzureKeyCredential
 from voiceagent.errors import EmulatorError
 from voiceagent.testing import Emulator
 
-from ..helpers import type_of
+from ..helpers import is_a, type_of
 
 
 async def test_session_created_is_the_first_event_with_realistic_defaults(
@@ -24,9 +24,10 @@ async def test_session_created_is_the_first_event_with_realistic_defaults(
         endpoint=emulator.endpoint, credential=emulator.credential, model="gpt-realtime"
     ) as conn:
         event = await conn.recv()
-    assert isinstance(event, ServerEventSessionCreated)
+    event = is_a(event, ServerEventSessionCreated)
     session = event.session
-    assert session.id.startswith("sess_") and len(session.id) == 27
+    assert session.id.startswith("sess_")
+    assert len(session.id) == 27
     assert session.model == "gpt-realtime"
     assert isinstance(session.expires_at, datetime.datetime)
     assert session.expires_at > datetime.datetime.now(datetime.UTC)
@@ -54,7 +55,7 @@ async def test_any_model_and_api_version_is_accepted(emulator: Emulator, model: 
         api_version="2099-01-01-preview",
     ) as conn:
         event = await conn.recv()
-    assert isinstance(event, ServerEventSessionCreated)
+    event = is_a(event, ServerEventSessionCreated)
     assert event.session.model == model
     assert emulator.connections[-1].api_version == "2099-01-01-preview"
 
@@ -64,7 +65,7 @@ async def test_model_family_sets_the_default_voice(emulator: Emulator) -> None:
         endpoint=emulator.endpoint, credential=emulator.credential, model="azure-realtime"
     ) as conn:
         event = await conn.recv()
-    assert isinstance(event, ServerEventSessionCreated)
+    event = is_a(event, ServerEventSessionCreated)
     assert event.session.voice == {"type": "azure-realtime-native", "name": "ava"}
 
 

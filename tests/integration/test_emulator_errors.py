@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from azure.ai.voicelive.aio import VoiceLiveConnection
 from azure.ai.voicelive.models import ServerEventError
 
 from voiceagent.testing import Emulator, synthesize
 
-from ..helpers import recv_until, type_of
+from ..helpers import create_item, is_a, recv_until, type_of
 from .test_emulator_events import manual
 
+if TYPE_CHECKING:
+    from azure.ai.voicelive.aio import VoiceLiveConnection
 
-async def expect_error(conn: VoiceLiveConnection) -> ServerEventError:
+
+async def expect_error(conn: VoiceLiveConnection) -> Any:
     """Receive the error, then prove the socket still works with a round trip."""
     events = await recv_until(conn, "error")
     assert [type_of(e) for e in events] == ["error"], events
     error = events[0]
-    assert isinstance(error, ServerEventError)
+    error = is_a(error, ServerEventError)
     assert error.event_id.startswith("event_")
     assert error.error.message
     await conn.input_audio_buffer.clear()
@@ -118,8 +120,9 @@ async def test_truncate_past_the_audio_length(conn: VoiceLiveConnection) -> None
 
 async def test_truncate_a_non_audio_item(conn: VoiceLiveConnection) -> None:
     await manual(conn)
-    await conn.conversation.item.create(
-        item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": "x"}]}
+    await create_item(
+        conn,
+        item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": "x"}]},
     )
     [created] = await recv_until(conn, "conversation.item.created")
     await conn.conversation.item.truncate(item_id=created.item.id, content_index=0, audio_end_ms=0)
@@ -150,7 +153,8 @@ async def test_cancel_with_no_active_response(conn: VoiceLiveConnection) -> None
         lambda c: c.conversation.item.truncate(
             item_id="item_missing", content_index=0, audio_end_ms=0
         ),
-        lambda c: c.conversation.item.create(
+        lambda c: create_item(
+            c,
             item={
                 "type": "message",
                 "role": "user",
@@ -174,8 +178,14 @@ async def test_unknown_item_id(conn: VoiceLiveConnection, send: Any) -> None:
     [
         ({"input_audio_format": "mp3"}, "session.input_audio_format"),
         ({"output_audio_format": "flac"}, "session.output_audio_format"),
-        ({"turn_detection": {"type": "server_vad", "threshold": 1.5}}, "session.turn_detection.threshold"),
-        ({"turn_detection": {"type": "server_vad", "threshold": 0.0}}, "session.turn_detection.threshold"),
+        (
+            {"turn_detection": {"type": "server_vad", "threshold": 1.5}},
+            "session.turn_detection.threshold",
+        ),
+        (
+            {"turn_detection": {"type": "server_vad", "threshold": 0.0}},
+            "session.turn_detection.threshold",
+        ),
         ({"turn_detection": {"type": "nope"}}, "session.turn_detection.type"),
         ({"modalities": ["audio"]}, "session.modalities"),
         ({"max_response_output_tokens": 0}, "session.max_response_output_tokens"),
@@ -198,7 +208,7 @@ async def test_invalid_session_fields(
 
 async def test_invalid_item(conn: VoiceLiveConnection) -> None:
     await manual(conn)
-    await conn.conversation.item.create(item={"type": "message", "role": "robot", "content": []})
+    await create_item(conn, item={"type": "message", "role": "robot", "content": []})
     assert (await expect_error(conn)).error.param == "item.role"
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from azure.ai.voicelive.aio import VoiceLiveConnection, connect
@@ -23,7 +22,10 @@ from azure.ai.voicelive.models import (
 
 from voiceagent.testing import Emulator, Script, ToolCall, Turn, synthesize
 
-from ..helpers import recv_until, type_of, types
+from ..helpers import create_item, is_a, recv_until, type_of, types
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 SPEECH = synthesize("What is the weather like in Paris today?", sample_rate=24000)
 SILENCE_1S = bytes(48000)
@@ -52,7 +54,7 @@ async def test_session_update_returns_the_full_effective_config(
         )
     )
     [updated] = await recv_until(conn, "session.updated")
-    assert isinstance(updated, ServerEventSessionUpdated)
+    updated = is_a(updated, ServerEventSessionUpdated)
     session = updated.session
     assert session.instructions == "Be brief."
     assert session.voice == {"type": "azure-standard", "name": "en-US-Ava:DragonHDLatestNeural"}
@@ -65,7 +67,7 @@ async def test_session_update_returns_the_full_effective_config(
     # A second update changes only what it names; null turns VAD off.
     await conn.session.update(session={"turn_detection": None})
     [updated] = await recv_until(conn, "session.updated")
-    assert isinstance(updated, ServerEventSessionUpdated)
+    updated = is_a(updated, ServerEventSessionUpdated)
     assert updated.session.turn_detection is None
     assert updated.session.instructions == "Be brief."
 
@@ -96,14 +98,14 @@ async def test_manual_commit_creates_a_user_item_and_no_response(
     committed, created = await recv_until(conn, "conversation.item.created")
     assert type_of(committed) == "input_audio_buffer.committed"
     assert committed.previous_item_id is None
-    assert isinstance(created, ServerEventConversationItemCreated)
+    created = is_a(created, ServerEventConversationItemCreated)
     assert created.item.id == committed.item_id
     assert isinstance(created.item, ResponseMessageItem)
     assert created.item.role == "user"
     assert created.item.content[0].type == "input_audio"
     # No response is created by a commit: the next event is the clear we ask for.
     await conn.input_audio_buffer.clear()
-    [event] = await recv_until(conn, "input_audio_buffer.cleared")
+    [_event] = await recv_until(conn, "input_audio_buffer.cleared")
     record = emulator.connections[0]
     assert [e["type"] for e in record.received] == [
         "session.update",
@@ -117,17 +119,19 @@ async def test_manual_commit_creates_a_user_item_and_no_response(
 
 async def test_item_create_retrieve_delete(conn: VoiceLiveConnection) -> None:
     await manual(conn)
-    await conn.conversation.item.create(
-        item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": "A"}]}
+    await create_item(
+        conn,
+        item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": "A"}]},
     )
     [first] = await recv_until(conn, "conversation.item.created")
-    assert isinstance(first, ServerEventConversationItemCreated)
+    first = is_a(first, ServerEventConversationItemCreated)
     assert first.previous_item_id is None
     assert first.item.id.startswith("item_")
     assert first.item.object == "realtime.item"
     assert first.item.status == "completed"
     # A client id is kept; "root" inserts at the start.
-    await conn.conversation.item.create(
+    await create_item(
+        conn,
         item={
             "id": "my_item",
             "type": "message",
@@ -140,7 +144,8 @@ async def test_item_create_retrieve_delete(conn: VoiceLiveConnection) -> None:
     assert second.item.id == "my_item"
     assert second.previous_item_id is None
     # Inserting after an item names it as previous.
-    await conn.conversation.item.create(
+    await create_item(
+        conn,
         item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": "B"}]},
         previous_item_id="my_item",
     )
@@ -175,12 +180,13 @@ AUDIO_RESPONSE_END = [
 
 async def test_response_create_streams_an_audio_answer(conn: VoiceLiveConnection) -> None:
     await manual(conn)
-    await conn.conversation.item.create(
+    await create_item(
+        conn,
         item={
             "type": "message",
             "role": "user",
             "content": [{"type": "input_text", "text": "Hello there"}],
-        }
+        },
     )
     [user] = await recv_until(conn, "conversation.item.created")
     await conn.response.create()
@@ -192,7 +198,7 @@ async def test_response_create_streams_an_audio_answer(conn: VoiceLiveConnection
     assert middle == {"response.audio.delta", "response.audio_transcript.delta"}
     created = events[0]
     done = events[-1]
-    assert isinstance(done, ServerEventResponseDone)
+    done = is_a(done, ServerEventResponseDone)
     response_id = created.response.id
     assert response_id.startswith("resp_")
     assert created.response.status == "in_progress"
@@ -214,7 +220,7 @@ async def test_response_create_streams_an_audio_answer(conn: VoiceLiveConnection
     assert audio == expected.audio
     assert events[-4].transcript == transcript
     part = events[-3].part
-    assert isinstance(part, ResponseAudioContentPart)
+    part = is_a(part, ResponseAudioContentPart)
     assert part.transcript == transcript
     assert done.response.status == "completed"
     assert done.response.status_details is None
@@ -228,8 +234,9 @@ async def test_response_create_streams_an_audio_answer(conn: VoiceLiveConnection
 
 async def test_text_only_response(conn: VoiceLiveConnection) -> None:
     await manual(conn, modalities=["text"])
-    await conn.conversation.item.create(
-        item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hi"}]}
+    await create_item(
+        conn,
+        item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hi"}]},
     )
     await recv_until(conn, "conversation.item.created")
     await conn.response.create()
@@ -327,7 +334,7 @@ async def test_function_calls_then_outputs_then_final_answer(tool_emulator: Emul
         ]
         calls = done.response.output[1:]
         for call in calls:
-            assert isinstance(call, ResponseFunctionCallItem)
+            call = is_a(call, ResponseFunctionCallItem)
             assert call.call_id.startswith("call_")
         # Created items carry name and call_id before the argument deltas.
         created = [e for e in events if type_of(e) == "conversation.item.created"]
@@ -347,8 +354,8 @@ async def test_function_calls_then_outputs_then_final_answer(tool_emulator: Emul
         assert deltas == args_done[0].arguments
         # A tool output alone does not start a response.
         for call, output in zip(calls, ['{"temp": 21}', '"10:30"'], strict=True):
-            await c.conversation.item.create(
-                item={"type": "function_call_output", "call_id": call.call_id, "output": output}
+            await create_item(
+                c, item={"type": "function_call_output", "call_id": call.call_id, "output": output}
             )
             [out] = await recv_until(c, "conversation.item.created")
             assert out.item.type == "function_call_output"
@@ -363,8 +370,8 @@ async def test_function_call_output_for_an_unknown_call_is_an_error(
     conn: VoiceLiveConnection,
 ) -> None:
     await manual(conn)
-    await conn.conversation.item.create(
-        item={"type": "function_call_output", "call_id": "call_nope", "output": "{}"}
+    await create_item(
+        conn, item={"type": "function_call_output", "call_id": "call_nope", "output": "{}"}
     )
     [error] = await recv_until(conn, "error")
     assert error.error.param == "item.call_id"
@@ -377,8 +384,13 @@ async def test_response_cancel_closes_open_parts_then_done_cancelled() -> None:
         connect(endpoint=emu.endpoint, credential=emu.credential) as conn,
     ):
         await manual(conn)
-        await conn.conversation.item.create(
-            item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Go"}]}
+        await create_item(
+            conn,
+            item={
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "Go"}],
+            },
         )
         await recv_until(conn, "conversation.item.created")
         await conn.response.create()
@@ -454,12 +466,15 @@ async def test_avatar_connect(conn: VoiceLiveConnection) -> None:
 
 async def test_input_text_streams_into_an_item(conn: VoiceLiveConnection) -> None:
     await manual(conn)
-    await conn.conversation.item.create(
-        item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": ""}]}
+    await create_item(
+        conn,
+        item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": ""}]},
     )
     [created] = await recv_until(conn, "conversation.item.created")
     item_id = created.item.id
-    await conn.send({"type": "input_text.delta", "id": item_id, "delta": "Hello, ", "content_index": 0})
+    await conn.send(
+        {"type": "input_text.delta", "id": item_id, "delta": "Hello, ", "content_index": 0}
+    )
     await conn.send({"type": "input_text.delta", "id": item_id, "delta": "world"})
     await conn.send({"type": "input_text.done", "id": item_id})
     await conn.conversation.item.retrieve(item_id=item_id)
@@ -471,7 +486,9 @@ async def test_input_text_streams_into_an_item(conn: VoiceLiveConnection) -> Non
 async def test_input_audio_turns(conn: VoiceLiveConnection) -> None:
     await manual(conn)
     await conn.send({"type": "input_audio.turn.start", "turn_id": "t1"})
-    await conn.send({"type": "input_audio.turn.append", "turn_id": "t1", "audio": b64(SPEECH.audio)})
+    await conn.send(
+        {"type": "input_audio.turn.append", "turn_id": "t1", "audio": b64(SPEECH.audio)}
+    )
     await conn.send({"type": "input_audio.turn.end", "turn_id": "t1"})
     events = await recv_until(conn, "response.done")
     assert types(events)[:3] == [
@@ -500,7 +517,7 @@ async def test_mcp_approval_response_event_adds_an_item(conn: VoiceLiveConnectio
 
 
 async def test_server_vad_default_is_on(conn: VoiceLiveConnection, emulator: Emulator) -> None:
-    created = await conn.recv()
+    created: Any = await conn.recv()
     assert isinstance(created.session.turn_detection, ServerVad)
     await conn.input_audio_buffer.append(audio=b64(SPEECH.audio + SILENCE_1S))
     events = await recv_until(conn, "response.done")

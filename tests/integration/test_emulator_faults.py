@@ -11,7 +11,7 @@ from azure.ai.voicelive.aio import connect
 
 from voiceagent.testing import Emulator, Faults, Script, Turn, synthesize
 
-from ..helpers import recv_until, type_of, types
+from ..helpers import create_item, recv_until, type_of, types
 from .test_emulator_events import manual
 
 
@@ -124,12 +124,13 @@ async def test_fifty_concurrent_connections_each_complete_a_scripted_turn() -> N
         async def one(index: int) -> None:
             async with connect(endpoint=emu.endpoint, credential=emu.credential) as conn:
                 await manual(conn, instructions=f"session {index}")
-                await conn.conversation.item.create(
+                await create_item(
+                    conn,
                     item={
                         "type": "message",
                         "role": "user",
                         "content": [{"type": "input_text", "text": f"hello from {index}"}],
-                    }
+                    },
                 )
                 [created] = await recv_until(conn, "conversation.item.created")
                 await conn.response.create()

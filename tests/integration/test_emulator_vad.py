@@ -110,7 +110,9 @@ async def test_threshold_is_honoured(conn: VoiceLiveConnection) -> None:
         "input_audio_buffer.cleared"
     ]
     await conn.session.update(
-        session={"turn_detection": {"type": "server_vad", "threshold": 0.2, "create_response": False}}
+        session={
+            "turn_detection": {"type": "server_vad", "threshold": 0.2, "create_response": False}
+        }
     )
     await recv_until(conn, "session.updated")
     await send_frames(conn, quiet, 48)
@@ -135,7 +137,7 @@ async def test_semantic_vad_variants_behave_like_server_vad(conn: VoiceLiveConne
     [updated] = await recv_until(conn, "session.updated")
     assert updated.session.turn_detection.type == "azure_semantic_vad_multilingual"
     await send_frames(conn, speech_burst(600, rate=24000) + silence(800, rate=24000), 48)
-    started, stopped = await recv_until(conn, "input_audio_buffer.speech_stopped")
+    _started, stopped = await recv_until(conn, "input_audio_buffer.speech_stopped")
     assert abs(stopped.audio_end_ms - (600 + 300)) <= FRAME_MS
 
 
@@ -183,7 +185,9 @@ async def test_barge_in_cancels_the_response_and_auto_truncates() -> None:
 
 
 async def test_no_interruption_when_interrupt_response_is_false() -> None:
-    script = Script(Turn(says="A fairly long answer that keeps going for a while."), Turn(says="Ok."))
+    script = Script(
+        Turn(says="A fairly long answer that keeps going for a while."), Turn(says="Ok.")
+    )
     async with (
         Emulator(speed=4.0, script=script) as emu,
         connect(endpoint=emu.endpoint, credential=emu.credential) as conn,
