@@ -1,0 +1,33 @@
+"""The public API: ``__all__`` lists exactly what each public module exports."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+
+import voiceagent
+import voiceagent.errors
+import voiceagent.testing
+
+
+@pytest.mark.parametrize("module", [voiceagent, voiceagent.testing, voiceagent.errors])
+def test_all_matches_public_names(module: types.ModuleType) -> None:
+    public = {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and not isinstance(value, types.ModuleType)
+        and getattr(value, "__module__", module.__name__).startswith("voiceagent")
+        and name not in ("annotations", "TYPE_CHECKING")
+    }
+    exported = set(module.__all__)
+    assert list(module.__all__) == sorted(module.__all__)
+    assert public <= exported | {"__version__"}, public - exported
+    for name in exported:
+        assert hasattr(module, name), name
+
+
+def test_version() -> None:
+    assert isinstance(voiceagent.__version__, str)
+    assert "__version__" in voiceagent.__all__
