@@ -41,7 +41,7 @@ __all__ = ["ReplyContext", "ResponseFailure", "Script", "ToolCall", "Turn"]
 class ToolCall:
     """A function call the scripted model makes.
 
-    Args:
+    Attributes:
         name: The tool's name, as declared in the session's ``tools``.
         arguments: The arguments, as a mapping (serialized to JSON) or a raw JSON string
             (sent verbatim, so a test can send malformed arguments on purpose).
@@ -61,7 +61,7 @@ class ToolCall:
 class ResponseFailure:
     """Makes a scripted response fail (``response.done`` with status ``failed``).
 
-    Args:
+    Attributes:
         message: The error message in ``status_details.error``.
         code: The error code.
         type: The error type.
@@ -115,7 +115,7 @@ def _as_calls(value: Sequence[ToolCall]) -> tuple[ToolCall, ...]:
 class Turn:
     """One user turn and the model's answer to it.
 
-    Args:
+    Attributes:
         hears: The transcript the emulator reports for the user's audio in this turn
             (``conversation.item.input_audio_transcription.*``); ignored for text turns.
         says: The model's final answer: a text, or a callable computing it from a
