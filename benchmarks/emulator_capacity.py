@@ -57,8 +57,19 @@ def _pin(cpu: int) -> bool:
     return False
 
 
-def _serve(pipe: Connection, api_key: str) -> None:
+def _serve(pipe: Connection, api_key: str, profile: str | None = None) -> None:
     """Child process: run the emulator until the pipe says stop."""
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        try:
+            _serve(pipe, api_key)
+        finally:
+            profiler.disable()
+            profiler.dump_stats(profile)
+        return
     pinned = _pin(0)
     from voiceagent.testing import Emulator, Script, Turn
 
@@ -201,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", default="25,50,100,150,200,250,300,400")
     parser.add_argument("--seconds", type=float, default=12.0, help="duration of each step")
     parser.add_argument("--max-lag-ms", type=float, default=40.0)
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the emulator into FILE")
     args = parser.parse_args(argv)
     steps = [3] if args.smoke else [int(s) for s in args.steps.split(",")]
     duration = 2.5 if args.smoke else args.seconds
@@ -208,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     api_key = "benchmark-key"
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_serve, args=(child, api_key), daemon=True)
+    proc = ctx.Process(target=_serve, args=(child, api_key, args.profile), daemon=True)
     proc.start()
     info = parent.recv()
     client_pinned = _pin(1)

@@ -12,9 +12,9 @@ async with Emulator(script=script, speed=None) as emu:
 """
 
 from ._connection import EmulatorConnection as EmulatorConnection
-from ._connection import Faults as Faults
 from ._emulator import Emulator as Emulator
 from ._emulator import EmulatorTokenCredential as EmulatorTokenCredential
+from ._faults import Faults as Faults
 from ._script import ReplyContext as ReplyContext
 from ._script import ResponseFailure as ResponseFailure
 from ._script import Script as Script

@@ -4,7 +4,7 @@ Pure functions over JSON-shaped dicts, as they travel on the wire (protocol refe
 §6). Every invalid request raises :class:`ProtocolError` with a dotted ``param`` path.
 
 Validation is table-driven: each field maps to a small validator built from combinators
-(``_string``, ``_integer``, ``_obj``, ``_tagged`` …). Nested objects echo keys they do not model
+(``string``, ``integer``, ``obj``, ``tagged`` …). Nested objects echo keys they do not model
 (the service and real clients use more keys than the SDK knows, e.g. ``window_size`` in
 ``turn_detection``); only *top-level* unknown fields are rejected.
 
@@ -30,8 +30,6 @@ Choices made where the reference is UNVERIFIED:
 from __future__ import annotations
 
 import copy
-import json
-import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, cast
@@ -39,6 +37,24 @@ from typing import Any, Literal, cast
 import attrs
 
 from ._protocol import ProtocolError
+from ._validators import (
+    Validator,
+    array,
+    boolean,
+    choice,
+    integer,
+    missing,
+    nullable,
+    number,
+    obj,
+    one_of,
+    show,
+    string,
+    string_map,
+    tagged,
+    type_error,
+    value_error,
+)
 
 __all__ = [
     "Encoding",
@@ -51,9 +67,6 @@ __all__ = [
 ]
 
 Encoding = Literal["pcm16", "g711_ulaw", "g711_alaw"]
-
-Validator = Callable[[Any, str], Any]
-"""Checks a JSON value found at a dotted path; returns the normalized value or raises."""
 
 
 @attrs.frozen
@@ -175,260 +188,54 @@ def _is_gpt_realtime(model: str) -> bool:
     return name.startswith("gpt") and "realtime" in name
 
 
-# --- errors ---------------------------------------------------------------------------------
-
-
-def _show(value: Any) -> str:
-    text = json.dumps(value, default=repr)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "an array" if isinstance(value, list | tuple) else "an object"
-
-
-def _type_error(value: Any, path: str, expected: str) -> ProtocolError:
-    return ProtocolError(
-        f"Invalid type for '{path}': expected {expected}, but got {_json_type(value)} "
-        f"({_show(value)}).",
-        code="invalid_type",
-        param=path,
-    )
-
-
-def _value_error(value: Any, path: str, allowed: str) -> ProtocolError:
-    return ProtocolError(
-        f"Invalid value for '{path}': {_show(value)}. {allowed}", code="invalid_value", param=path
-    )
-
-
-def _one_of(values: tuple[Any, ...]) -> str:
-    return "Supported values are: " + ", ".join(_show(v) for v in values) + "."
-
-
-def _missing(path: str) -> ProtocolError:
-    return ProtocolError(
-        f"Missing required parameter: '{path}'.", code="missing_required_parameter", param=path
-    )
-
-
-# --- validator combinators ------------------------------------------------------------------
-
-
-def _string(
-    *, non_empty: bool = False, pattern: re.Pattern[str] | None = None, hint: str = ""
-) -> Validator:
-    def check(value: Any, path: str) -> str:
-        if not isinstance(value, str):
-            raise _type_error(value, path, "a string")
-        if non_empty and not value:
-            raise _value_error(value, path, "Expected a non-empty string.")
-        if pattern is not None and not pattern.fullmatch(value):
-            raise _value_error(value, path, hint)
-        return value
-
-    return check
-
-
-def _boolean(value: Any, path: str) -> bool:
-    if not isinstance(value, bool):
-        raise _type_error(value, path, "a boolean")
-    return value
-
-
-def _integer(lo: int | None = None, hi: int | None = None) -> Validator:
-    def check(value: Any, path: str) -> int:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _type_error(value, path, "an integer")
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            bounds = f">= {lo}" if hi is None else f"between {lo} and {hi}"
-            raise _value_error(value, path, f"Expected an integer {bounds}.")
-        return value
-
-    return check
-
-
-def _number(lo: float, hi: float, *, hi_open: bool = False) -> Validator:
-    def check(value: Any, path: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _type_error(value, path, "a number")
-        if not math.isfinite(value) or value < lo or value > hi or (hi_open and value == hi):
-            upper = f"< {hi}" if hi_open else f"<= {hi}"
-            raise _value_error(value, path, f"Expected a number >= {lo} and {upper}.")
-        return value
-
-    return check
-
-
-def _choice(*allowed: str) -> Validator:
-    def check(value: Any, path: str) -> str:
-        if not isinstance(value, str):
-            raise _type_error(value, path, "a string")
-        if value not in allowed:
-            raise _value_error(value, path, _one_of(allowed))
-        return value
-
-    return check
-
-
-def _array(
-    item: Validator, *, min_items: int = 0, max_items: int | None = None, unique: bool = False
-) -> Validator:
-    def check(value: Any, path: str) -> list[Any]:
-        if not isinstance(value, list | tuple):
-            raise _type_error(value, path, "an array")
-        if len(value) < min_items or (max_items is not None and len(value) > max_items):
-            if max_items is None:
-                count = f"at least {min_items}"
-            elif max_items == min_items:
-                count = f"exactly {min_items}"
-            else:
-                count = f"{min_items} to {max_items}"
-            raise _value_error(value, path, f"Expected {count} item(s).")
-        out = [item(v, f"{path}[{i}]") for i, v in enumerate(value)]
-        for i, v in enumerate(out):
-            if unique and v in out[:i]:
-                raise _value_error(v, f"{path}[{i}]", "Duplicate values are not allowed.")
-        return out
-
-    return check
-
-
-def _nullable(inner: Validator) -> Validator:
-    def check(value: Any, path: str) -> Any:
-        return None if value is None else inner(value, path)
-
-    return check
-
-
-def _obj(
-    fields: Mapping[str, Validator],
-    *,
-    required: tuple[str, ...] = (),
-    defaults: Mapping[str, Any] | None = None,
-) -> Validator:
-    """An object: known ``fields`` are validated, unset ones take ``defaults``, others echo."""
-
-    def check(value: Any, path: str) -> dict[str, Any]:
-        if not isinstance(value, Mapping):
-            raise _type_error(value, path, "an object")
-        for name in required:
-            if value.get(name) is None:
-                raise _missing(f"{path}.{name}")
-        out = copy.deepcopy(dict(defaults or {}))
-        for key, sub in value.items():
-            known = fields.get(key)
-            out[key] = copy.deepcopy(sub) if known is None else known(sub, f"{path}.{key}")
-        return out
-
-    return check
-
-
-def _tagged(
-    tag: str,
-    variants: Mapping[str, Validator],
-    *,
-    default: str | None = None,
-    aliases: Mapping[str, str] | None = None,
-) -> Validator:
-    """An object whose ``tag`` field picks the variant that validates the rest."""
-
-    def check(value: Any, path: str) -> dict[str, Any]:
-        if not isinstance(value, Mapping):
-            raise _type_error(value, path, "an object")
-        kind = value.get(tag, default)
-        if kind is None:
-            raise _missing(f"{path}.{tag}")
-        if not isinstance(kind, str):
-            raise _type_error(kind, f"{path}.{tag}", "a string")
-        kind = (aliases or {}).get(kind, kind)
-        if kind not in variants:
-            raise _value_error(kind, f"{path}.{tag}", _one_of(tuple(variants)))
-        return {tag: kind, **variants[kind]({**value, tag: kind}, path)}
-
-    return check
-
-
-def _string_map(
-    *, max_entries: int = 10**6, max_key: int = 10**6, max_value: int = 10**9
-) -> Validator:
-    def check(value: Any, path: str) -> dict[str, str]:
-        if not isinstance(value, Mapping):
-            raise _type_error(value, path, "an object")
-        if len(value) > max_entries:
-            raise _value_error(value, path, f"Expected at most {max_entries} entries.")
-        for key, sub in value.items():
-            if len(key) > max_key:
-                raise _value_error(key, path, f"Keys must be at most {max_key} characters.")
-            if not isinstance(sub, str):
-                raise _type_error(sub, f"{path}.{key}", "a string")
-            if len(sub) > max_value:
-                raise _value_error(
-                    sub, f"{path}.{key}", f"Values must be at most {max_value} characters."
-                )
-        return dict(value)
-
-    return check
-
-
 # --- field tables ---------------------------------------------------------------------------
 
-_text = _string()
-_name = _string(non_empty=True)
-_ms = _integer(lo=0)
-_strings = _array(_text)
-_metadata = _string_map(max_entries=16, max_key=64, max_value=512)
-_max_tokens_int = _integer(1, 4096)
-_function_name = _string(
+_text = string()
+_name = string(non_empty=True)
+_ms = integer(lo=0)
+_strings = array(_text)
+_metadata = string_map(max_entries=16, max_key=64, max_value=512)
+_max_tokens_int = integer(1, 4096)
+_function_name = string(
     pattern=_FUNCTION_NAME, hint="Expected 1-64 characters of letters, digits, '_' and '-'."
 )
 
 
 def _modalities(value: Any, path: str) -> list[str]:
-    out: list[str] = _array(_choice(*_MODALITIES), min_items=1, unique=True)(value, path)
+    out: list[str] = array(choice(*_MODALITIES), min_items=1, unique=True)(value, path)
     if "text" not in out:
-        raise _value_error(out, path, "Modalities must include 'text' (audio-only is not allowed).")
+        raise value_error(out, path, "Modalities must include 'text' (audio-only is not allowed).")
     return out
 
 
-_EOU_FIELDS = {"threshold_level": _choice("low", "medium", "high", "default"), "timeout_ms": _ms}
+_EOU_FIELDS = {"threshold_level": choice("low", "medium", "high", "default"), "timeout_ms": _ms}
 _EOU_DEFAULTS = {"threshold_level": "default", "timeout_ms": 1000}
-_EOU = _tagged("model", {model: _obj(_EOU_FIELDS, defaults=_EOU_DEFAULTS) for model in _EOU_MODELS})
+_EOU = tagged("model", {model: obj(_EOU_FIELDS, defaults=_EOU_DEFAULTS) for model in _EOU_MODELS})
 _VAD_FIELDS: dict[str, Validator] = {
-    "threshold": _number(0.01, 1.0, hi_open=True),
+    "threshold": number(0.01, 1.0, hi_open=True),
     "prefix_padding_ms": _ms,
     "silence_duration_ms": _ms,
     "speech_duration_ms": _ms,
-    "end_of_utterance_detection": _nullable(_EOU),
-    "create_response": _boolean,
-    "interrupt_response": _boolean,
-    "auto_truncate": _boolean,
+    "end_of_utterance_detection": nullable(_EOU),
+    "create_response": boolean,
+    "interrupt_response": boolean,
+    "auto_truncate": boolean,
 }
-_SEMANTIC_VAD_FIELDS = {**_VAD_FIELDS, "remove_filler_words": _boolean, "languages": _array(_name)}
-_TURN_DETECTION = _tagged(
+_SEMANTIC_VAD_FIELDS = {**_VAD_FIELDS, "remove_filler_words": boolean, "languages": array(_name)}
+_TURN_DETECTION = tagged(
     "type",
     {
-        "server_vad": _obj(_VAD_FIELDS, defaults=_SERVER_VAD_DEFAULTS),
-        "azure_semantic_vad": _obj(_SEMANTIC_VAD_FIELDS, defaults=_SEMANTIC_VAD_DEFAULTS),
-        "azure_semantic_vad_en": _obj(_SEMANTIC_VAD_FIELDS, defaults=_SEMANTIC_VAD_DEFAULTS),
-        "azure_semantic_vad_multilingual": _obj(
+        "server_vad": obj(_VAD_FIELDS, defaults=_SERVER_VAD_DEFAULTS),
+        "azure_semantic_vad": obj(_SEMANTIC_VAD_FIELDS, defaults=_SEMANTIC_VAD_DEFAULTS),
+        "azure_semantic_vad_en": obj(_SEMANTIC_VAD_FIELDS, defaults=_SEMANTIC_VAD_DEFAULTS),
+        "azure_semantic_vad_multilingual": obj(
             _SEMANTIC_VAD_FIELDS, defaults=_SEMANTIC_VAD_DEFAULTS
         ),
-        "semantic_vad": _obj(
+        "semantic_vad": obj(
             {
-                "eagerness": _choice("auto", "low", "medium", "high"),
-                "create_response": _boolean,
-                "interrupt_response": _boolean,
+                "eagerness": choice("auto", "low", "medium", "high"),
+                "create_response": boolean,
+                "interrupt_response": boolean,
             },
             defaults={"eagerness": "auto", "create_response": True, "interrupt_response": True},
         ),
@@ -438,30 +245,30 @@ _TURN_DETECTION = _tagged(
 
 _AZURE_VOICE_FIELDS: dict[str, Validator] = {
     "name": _name,
-    "temperature": _number(0.0, 1.0),
+    "temperature": number(0.0, 1.0),
     "custom_lexicon_url": _text,
     "custom_text_normalization_url": _text,
-    "prefer_locales": _array(_name),
+    "prefer_locales": array(_name),
     "locale": _text,
     "style": _text,
     "pitch": _text,
     "rate": _text,
     "volume": _text,
 }
-_VOICE_OBJECT = _tagged(
+_VOICE_OBJECT = tagged(
     "type",
     {
-        "openai": _obj({"name": _choice(*_OPENAI_VOICES)}, required=("name",)),
-        "azure-standard": _obj(_AZURE_VOICE_FIELDS, required=("name",)),
-        "azure-custom": _obj(
+        "openai": obj({"name": choice(*_OPENAI_VOICES)}, required=("name",)),
+        "azure-standard": obj(_AZURE_VOICE_FIELDS, required=("name",)),
+        "azure-custom": obj(
             {**_AZURE_VOICE_FIELDS, "endpoint_id": _name}, required=("name", "endpoint_id")
         ),
-        "azure-personal": _obj(
-            {**_AZURE_VOICE_FIELDS, "model": _choice(*_PERSONAL_VOICE_MODELS)},
+        "azure-personal": obj(
+            {**_AZURE_VOICE_FIELDS, "model": choice(*_PERSONAL_VOICE_MODELS)},
             required=("name", "model"),
         ),
-        "avatar-voice-sync": _obj({**_AZURE_VOICE_FIELDS, "model": _name}),
-        "azure-realtime-native": _obj({"name": _choice(*_NATIVE_VOICES)}, required=("name",)),
+        "avatar-voice-sync": obj({**_AZURE_VOICE_FIELDS, "model": _name}),
+        "azure-realtime-native": obj({"name": choice(*_NATIVE_VOICES)}, required=("name",)),
     },
 )
 
@@ -470,24 +277,24 @@ def _voice(value: Any, path: str) -> Any:
     if not isinstance(value, str):
         return _VOICE_OBJECT(value, path)
     if value not in _OPENAI_VOICES:
-        raise _value_error(
+        raise value_error(
             value,
             path,
             "A string voice names an OpenAI voice; "
-            + _one_of(_OPENAI_VOICES)
+            + one_of(_OPENAI_VOICES)
             + ' Azure voices are objects such as {"type": "azure-standard", "name": ...}.',
         )
     return value
 
 
-_NOISE_REDUCTION = _tagged(
-    "type", {kind: _obj({}) for kind in ("azure_deep_noise_suppression", "near_field", "far_field")}
+_NOISE_REDUCTION = tagged(
+    "type", {kind: obj({}) for kind in ("azure_deep_noise_suppression", "near_field", "far_field")}
 )
-_ECHO_CANCELLATION = _tagged(
+_ECHO_CANCELLATION = tagged(
     "type",
     {
-        "server_echo_cancellation": _obj(
-            {"reference_source": _choice("server", "client"), "channels": _integer(1, 2)}
+        "server_echo_cancellation": obj(
+            {"reference_source": choice("server", "client"), "channels": integer(1, 2)}
         )
     },
 )
@@ -514,32 +321,32 @@ def _echo_cancellation(value: Any, path: str) -> dict[str, Any]:
     return out
 
 
-_TRANSCRIPTION = _obj(
+_TRANSCRIPTION = obj(
     {
         "model": _name,
         "language": _text,
-        "custom_speech": _string_map(),
+        "custom_speech": string_map(),
         "phrase_list": _strings,
         "prompt": _text,
     },
     required=("model",),
 )
-_ANIMATION = _obj(
-    {"model_name": _name, "outputs": _array(_choice("blendshapes", "viseme_id"), unique=True)},
+_ANIMATION = obj(
+    {"model_name": _name, "outputs": array(choice("blendshapes", "viseme_id"), unique=True)},
     defaults={"model_name": "default", "outputs": ["blendshapes"]},
 )
-_AVATAR = _obj(
+_AVATAR = obj(
     {
-        "type": _choice("video-avatar", "photo-avatar"),
+        "type": choice("video-avatar", "photo-avatar"),
         "character": _name,
         "style": _text,
         "model": _name,
-        "customized": _boolean,
-        "ice_servers": _array(_obj({"urls": _array(_name, min_items=1)}, required=("urls",))),
-        "video": _obj({}),
-        "scene": _obj({}),
-        "output_protocol": _choice("webrtc", "websocket"),
-        "output_audit_audio": _boolean,
+        "customized": boolean,
+        "ice_servers": array(obj({"urls": array(_name, min_items=1)}, required=("urls",))),
+        "video": obj({}),
+        "scene": obj({}),
+        "output_protocol": choice("webrtc", "websocket"),
+        "output_audit_audio": boolean,
     },
     required=("character",),
 )
@@ -547,35 +354,35 @@ _AVATAR = _obj(
 
 def _require_approval(value: Any, path: str) -> Any:
     if isinstance(value, str):
-        return _choice("never", "always")(value, path)
-    return _obj({"never": _strings, "always": _strings})(value, path)
+        return choice("never", "always")(value, path)
+    return obj({"never": _strings, "always": _strings})(value, path)
 
 
-_TOOL = _tagged(
+_TOOL = tagged(
     "type",
     {
-        "function": _obj(
-            {"name": _function_name, "description": _text, "parameters": _obj({})},
+        "function": obj(
+            {"name": _function_name, "description": _text, "parameters": obj({})},
             required=("name",),
         ),
-        "mcp": _obj(
+        "mcp": obj(
             {
                 "server_label": _name,
-                "server_url": _string(pattern=_HTTP_URL, hint="Expected an http(s) URL."),
+                "server_url": string(pattern=_HTTP_URL, hint="Expected an http(s) URL."),
                 "authorization": _text,
-                "headers": _string_map(),
+                "headers": string_map(),
                 "allowed_tools": _strings,
                 "require_approval": _require_approval,
             },
             required=("server_label", "server_url"),
         ),
-        "foundry_agent": _obj({}),
+        "foundry_agent": obj({}),
     },
 )
 
 
 def _tools(value: Any, path: str) -> list[dict[str, Any]]:
-    tools: list[dict[str, Any]] = _array(_TOOL)(value, path)
+    tools: list[dict[str, Any]] = array(_TOOL)(value, path)
     seen: set[tuple[str, str]] = set()
     for i, tool in enumerate(tools):
         key_field = {"function": "name", "mcp": "server_label"}.get(tool["type"])
@@ -584,13 +391,13 @@ def _tools(value: Any, path: str) -> list[dict[str, Any]]:
         key = (tool["type"], tool[key_field])
         if key in seen:
             unique = f"Each {tool['type']} tool needs a unique {key_field}."
-            raise _value_error(key[1], f"{path}[{i}].{key_field}", unique)
+            raise value_error(key[1], f"{path}[{i}].{key_field}", unique)
         seen.add(key)
     return tools
 
 
-_TOOL_CHOICE_OBJECT = _tagged(
-    "type", {"function": _obj({"name": _function_name}, required=("name",))}
+_TOOL_CHOICE_OBJECT = tagged(
+    "type", {"function": obj({"name": _function_name}, required=("name",))}
 )
 
 
@@ -598,33 +405,33 @@ def _tool_choice(value: Any, path: str) -> Any:
     if not isinstance(value, str):
         return _TOOL_CHOICE_OBJECT(value, path)
     if value not in _TOOL_CHOICES and not _FUNCTION_NAME.fullmatch(value):
-        raise _value_error(value, path, _one_of(_TOOL_CHOICES) + " Or a function name.")
+        raise value_error(value, path, one_of(_TOOL_CHOICES) + " Or a function name.")
     return value
 
 
 def _max_tokens(value: Any, path: str) -> int | str:
     if isinstance(value, str):
         if value != "inf":
-            raise _value_error(value, path, 'Expected an integer between 1 and 4096 or "inf".')
+            raise value_error(value, path, 'Expected an integer between 1 and 4096 or "inf".')
         return value
     result: int = _max_tokens_int(value, path)
     return result
 
 
 _INTERIM_COMMON: dict[str, Validator] = {
-    "triggers": _array(_choice("latency", "tool"), unique=True),
+    "triggers": array(choice("latency", "tool"), unique=True),
     "latency_threshold_ms": _ms,
 }
-_INTERIM = _tagged(
+_INTERIM = tagged(
     "type",
     {
-        "static_interim_response": _obj({**_INTERIM_COMMON, "texts": _strings}),
-        "llm_interim_response": _obj(
+        "static_interim_response": obj({**_INTERIM_COMMON, "texts": _strings}),
+        "llm_interim_response": obj(
             {
                 **_INTERIM_COMMON,
                 "model": _name,
                 "instructions": _text,
-                "max_completion_tokens": _integer(lo=1),
+                "max_completion_tokens": integer(lo=1),
             }
         ),
     },
@@ -639,23 +446,23 @@ _SESSION_FIELDS: dict[str, Validator] = {
     "animation": _ANIMATION,
     "voice": _voice,
     "instructions": _text,
-    "input_audio_sampling_rate": _integer(lo=1),  # checked against the format afterwards
-    "input_audio_format": _choice(*_INPUT_FORMATS),
-    "output_audio_format": _choice(*_OUTPUT_FORMATS),
+    "input_audio_sampling_rate": integer(lo=1),  # checked against the format afterwards
+    "input_audio_format": choice(*_INPUT_FORMATS),
+    "output_audio_format": choice(*_OUTPUT_FORMATS),
     "turn_detection": _TURN_DETECTION,
     "input_audio_noise_reduction": _NOISE_REDUCTION,
     "input_audio_echo_cancellation": _echo_cancellation,
     "avatar": _AVATAR,
     "input_audio_transcription": _TRANSCRIPTION,
-    "output_audio_timestamp_types": _array(_choice("word"), unique=True),
+    "output_audio_timestamp_types": array(choice("word"), unique=True),
     "tools": _tools,
     "tool_choice": _tool_choice,
-    "parallel_tool_calls": _boolean,
-    "temperature": _number(0.0, 2.0),
+    "parallel_tool_calls": boolean,
+    "temperature": number(0.0, 2.0),
     "max_response_output_tokens": _max_tokens,
-    "reasoning_effort": _choice(*_REASONING_EFFORTS),
+    "reasoning_effort": choice(*_REASONING_EFFORTS),
     "interim_response": _INTERIM,
-    "include": _array(_choice(*_INCLUDE_OPTIONS), unique=True),
+    "include": array(choice(*_INCLUDE_OPTIONS), unique=True),
     "metadata": _metadata,
 }
 _SESSION_ALIASES = {"interim-response": "interim_response"}
@@ -741,9 +548,9 @@ def apply_session_update(
         ProtocolError: If the update is invalid; nothing is applied then.
     """
     if update is None:
-        raise _missing("session")
+        raise missing("session")
     if not isinstance(update, Mapping):
-        raise _type_error(update, "session", "an object")
+        raise type_error(update, "session", "an object")
     model = str(session.get("model", ""))
     defaults = default_session(model=model, session_id="", expires_at=0)
     merged = dict(session)
@@ -752,8 +559,8 @@ def apply_session_update(
         path = f"session.{key}"
         if name in _FIXED_FIELDS:
             if value is not None and value != session.get(name):
-                raise _value_error(
-                    value, path, f"'{name}' cannot be changed; it is {_show(session.get(name))}."
+                raise value_error(
+                    value, path, f"'{name}' cannot be changed; it is {show(session.get(name))}."
                 )
             continue
         validator = _SESSION_FIELDS.get(name)
@@ -775,7 +582,7 @@ def apply_session_update(
         raise ProtocolError(
             "Invalid value for 'session.input_audio_echo_cancellation.channels': 2. Two-channel "
             "input requires input_audio_format 'pcm16', not "
-            f"{_show(merged.get('input_audio_format'))}.",
+            f"{show(merged.get('input_audio_format'))}.",
             code="invalid_ec_channels_format",
             param="session.input_audio_echo_cancellation.channels",
         )
@@ -799,10 +606,10 @@ def _settle_sampling_rate(
         merged[key] = _G711_RATES[0] if g711 else 24000
     allowed = _G711_RATES if g711 else _PCM16_RATES
     if merged[key] not in allowed:
-        raise _value_error(
+        raise value_error(
             merged[key],
             f"session.{key}",
-            f"Supported rates for input_audio_format {_show(fmt)} are: "
+            f"Supported rates for input_audio_format {show(fmt)} are: "
             + ", ".join(map(str, allowed))
             + ".",
         )
@@ -814,10 +621,10 @@ def _check_model_support(
     for field, sub, values, supported, which in _MODEL_RESTRICTIONS:
         value = config.get(field) if given.get(field) is not None else None
         if isinstance(value, Mapping) and value.get(sub) in values and not supported(model):
-            raise _value_error(
+            raise value_error(
                 value[sub],
                 f"{prefix}.{field}.{sub}",
-                f"It is only available with {which}, not with model {_show(model)}.",
+                f"It is only available with {which}, not with model {show(model)}.",
             )
 
 
@@ -854,19 +661,19 @@ def _check_locks(
         locked.append(("voice", before, after, "after it produced audio"))
     for name, before, after, reason in locked:
         if before != after:
-            raise _value_error(
-                after, f"session.{name}", f"It cannot change {reason}; it is {_show(before)}."
+            raise value_error(
+                after, f"session.{name}", f"It cannot change {reason}; it is {show(before)}."
             )
 
 
 # --- response.create ------------------------------------------------------------------------
 
-_TEXT_PART = _obj({"text": _text}, required=("text",))
+_TEXT_PART = obj({"text": _text}, required=("text",))
 _CONTENT_PARTS: dict[str, Validator] = {
     "input_text": _TEXT_PART,
-    "input_audio": _obj({"audio": _text, "transcript": _nullable(_text)}),
-    "input_image": _obj(
-        {"image_url": _name, "detail": _choice("auto", "low", "high")}, required=("image_url",)
+    "input_audio": obj({"audio": _text, "transcript": nullable(_text)}),
+    "input_image": obj(
+        {"image_url": _name, "detail": choice("auto", "low", "high")}, required=("image_url",)
     ),
     "text": _TEXT_PART,
 }
@@ -878,13 +685,13 @@ def _message(
     """A message item: ``roles`` maps each allowed role to its allowed content part types."""
     variants: dict[str, Validator] = {}
     for role, parts in roles.items():
-        part = _tagged("type", {p: _CONTENT_PARTS[p] for p in parts})
-        content = _array(part, min_items=min_items, max_items=max_items)
-        variants[role] = _obj({"content": content}, required=("content",))
-    return _tagged("role", variants)
+        part = tagged("type", {p: _CONTENT_PARTS[p] for p in parts})
+        content = array(part, min_items=min_items, max_items=max_items)
+        variants[role] = obj({"content": content}, required=("content",))
+    return tagged("role", variants)
 
 
-_ITEM = _tagged(
+_ITEM = tagged(
     "type",
     {
         "message": _message(
@@ -894,30 +701,30 @@ _ITEM = _tagged(
                 "assistant": ("text",),
             }
         ),
-        "function_call": _obj(
+        "function_call": obj(
             {"call_id": _name, "name": _name, "arguments": _text}, required=("call_id", "name")
         ),
-        "function_call_output": _obj(
+        "function_call_output": obj(
             {"call_id": _name, "output": _text}, required=("call_id", "output")
         ),
-        "mcp_approval_response": _obj(
-            {"approval_request_id": _name, "approve": _boolean, "reason": _text},
+        "mcp_approval_response": obj(
+            {"approval_request_id": _name, "approve": boolean, "reason": _text},
             required=("approval_request_id", "approve"),
         ),
-        "item_reference": _obj({"id": _name}, required=("id",)),
+        "item_reference": obj({"id": _name}, required=("id",)),
     },
 )
-_PRE_GENERATED_MESSAGE = _tagged(
+_PRE_GENERATED_MESSAGE = tagged(
     "type",
     {"message": _message({"assistant": ("text",)}, min_items=1, max_items=1)},
     default="message",
 )
 
 _RESPONSE_FIELDS: dict[str, Validator] = {
-    "commit": _boolean,
-    "cancel_previous": _boolean,
-    "append_input_items": _array(_ITEM),
-    "input_items": _array(_ITEM),
+    "commit": boolean,
+    "cancel_previous": boolean,
+    "append_input_items": array(_ITEM),
+    "input_items": array(_ITEM),
     "modalities": _modalities,
     "instructions": _text,
     "voice": _voice,
@@ -930,8 +737,8 @@ _RESPONSE_FIELDS: dict[str, Validator] = {
     "reasoning_effort": _SESSION_FIELDS["reasoning_effort"],
     "metadata": _metadata,
     "interim_response": _INTERIM,
-    "invoke_input": _obj({}),
-    "conversation": _choice("auto", "none"),
+    "invoke_input": obj({}),
+    "conversation": choice("auto", "none"),
     "animation": _ANIMATION,
 }
 _RESPONSE_ALIASES = {
@@ -964,9 +771,9 @@ def response_config(
     if params is None:
         params = {}
     if not isinstance(params, Mapping):
-        raise _type_error(params, "response", "an object")
+        raise type_error(params, "response", "an object")
     if additional_instructions is not None and not isinstance(additional_instructions, str):
-        raise _type_error(additional_instructions, "additional_instructions", "a string")
+        raise type_error(additional_instructions, "additional_instructions", "a string")
     config: dict[str, Any] = {
         "modalities": session.get("modalities", ["text", "audio"]),
         "instructions": session.get("instructions", ""),

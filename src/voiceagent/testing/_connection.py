@@ -13,12 +13,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import attrs
 
 from ._config import apply_session_update, default_session, input_format, output_format
 from ._config import response_config as make_response_config
 from ._conversation import Conversation, StoredItem, message_text, validate_client_item
-from ._protocol import ProtocolError, error_event, new_id
+from ._protocol import ProtocolError, describe, error_event, new_id, unknown_event_type
 from ._responses import Response
 from ._script import Fail, Output, ResponseFailure, ScriptRunner
 from ._vad import EnergyVad, SpeechStarted, VadConfig
@@ -26,36 +25,15 @@ from ._vad import EnergyVad, SpeechStarted, VadConfig
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from ._faults import Faults
     from ._script import Script
 
-__all__ = ["EmulatorConnection", "Faults"]
+__all__ = ["EmulatorConnection"]
 
 log = logging.getLogger("voiceagent.emulator")
 
 _MIN_COMMIT_MS = 100.0
 _SESSION_TTL_S = 30 * 60
-
-
-@attrs.define
-class Faults:
-    """Faults the emulator injects, read live: change them at any time from a test.
-
-    Attributes:
-        drop_after_events: Drop the connection (abruptly, no close frame) right after
-            this many client events were received on it.
-        drop_on_event: Drop the connection when a client event of this type arrives.
-        response_delay: Seconds each response waits after ``response.created`` before its
-            first output (a slow model).
-        stall_audio_at_ms: Audio offset (ms into an item's audio) at which the audio stream
-            of every response stalls once, for ``stall_seconds``.
-        stall_seconds: How long a stall lasts.
-    """
-
-    drop_after_events: int | None = None
-    drop_on_event: str | None = None
-    response_delay: float = 0.0
-    stall_audio_at_ms: float | None = None
-    stall_seconds: float = 0.0
 
 
 class _Ids:
@@ -154,6 +132,7 @@ class EmulatorConnection:
             "input_text.done": self._input_text_done,
             "mcp_approval_response": self._mcp_approval_response,
         }
+        self._input_fmt = input_format(self.session)
         self._reconfigure_vad()
 
     # ----------------------------------------------------------------- public API
@@ -216,10 +195,10 @@ class EmulatorConnection:
             self._close_now()
             return
         if wire["type"] == "response.audio.delta":
-            wire["delta"] = len(base64.b64decode(wire["delta"]))
+            wire["delta"] = _b64_size(wire["delta"])
         self.sent.append(wire)
         if log.isEnabledFor(logging.INFO):
-            log.info("%s -> %s", self.id, _describe(wire))
+            log.info("%s -> %s", self.id, describe(wire))
 
     async def send_error(
         self, message: str, *, code: str | None = "server_error", type: str = "server_error"
@@ -297,7 +276,7 @@ class EmulatorConnection:
         try:
             handler = self._handlers.get(kind) if isinstance(kind, str) else None
             if handler is None:
-                raise _unknown_type(kind)
+                raise unknown_event_type(kind)
             await handler(event)
         except ProtocolError as exc:
             await self.emit(exc.to_event(client_event_id))
@@ -313,10 +292,10 @@ class EmulatorConnection:
             "input_audio.turn.append",
         ):
             recorded = dict(event)
-            recorded["audio"] = (len(audio) * 3) // 4 - audio[-2:].count("=")
+            recorded["audio"] = _b64_size(audio)
         self.received.append(recorded)
         if log.isEnabledFor(logging.INFO):
-            log.info("%s <- %s", self.id, _describe(recorded))
+            log.info("%s <- %s", self.id, describe(recorded))
         self._on_event(self, recorded)
 
     # ----------------------------------------------------------------- session
@@ -331,7 +310,7 @@ class EmulatorConnection:
         if td is None:
             self._vad = None
             return
-        fmt = input_format(self.session)
+        fmt = self._input_fmt
         self._vad = EnergyVad(
             VadConfig.from_turn_detection(td),
             encoding=fmt.encoding,
@@ -340,14 +319,16 @@ class EmulatorConnection:
         )
 
     async def _session_update(self, event: dict[str, Any]) -> None:
-        before = (self.session.get("turn_detection"), input_format(self.session))
-        self.session = apply_session_update(
+        before = (self.session.get("turn_detection"), self._input_fmt)
+        session = apply_session_update(
             self.session,
             event.get("session"),
             audio_sent=self.audio_received_bytes > 0,
             voice_used=self._voice_used,
         )
-        if (self.session.get("turn_detection"), input_format(self.session)) != before:
+        self.session = session
+        self._input_fmt = input_format(session)
+        if (session.get("turn_detection"), self._input_fmt) != before:
             self._reconfigure_vad()
         await self.emit({"type": "session.updated", "session": self.session})
 
@@ -375,7 +356,7 @@ class EmulatorConnection:
                 code="invalid_value",
                 param=param,
             ) from None
-        fmt = input_format(self.session)
+        fmt = self._input_fmt
         if fmt.encoding == "pcm16" and len(data) % 2:
             raise ProtocolError(
                 f"Invalid value for '{param}': pcm16 audio must have an even number of bytes, "
@@ -389,7 +370,7 @@ class EmulatorConnection:
         await self._take_audio(self._decode_audio(event))
 
     async def _take_audio(self, data: bytes) -> None:
-        fmt = input_format(self.session)
+        fmt = self._input_fmt
         self.audio_received_bytes += len(data)
         if self.input_audio is not None:
             self.input_audio += data
@@ -485,7 +466,7 @@ class EmulatorConnection:
         }
         audio = None
         if self.input_audio is not None:
-            fmt = input_format(self.session)
+            fmt = self._input_fmt
             audio = bytes(self.input_audio[-fmt.bytes_for_ms(audio_ms) :]) if audio_ms > 0 else b""
         stored = StoredItem(item, audio_ms=audio_ms, audio=audio)
         previous = self.conversation.insert(stored)
@@ -788,40 +769,12 @@ class EmulatorConnection:
         )
 
 
-def _unknown_type(kind: Any) -> ProtocolError:
-    if kind is None:
-        return ProtocolError(
-            "Missing required parameter: 'type'.", code="missing_required_parameter", param="type"
-        )
-    return ProtocolError(
-        f"Invalid value: '{kind}'. Supported values are: 'session.update', "
-        "'input_audio_buffer.append', 'input_audio_buffer.commit', 'input_audio_buffer.clear', "
-        "'conversation.item.create', 'conversation.item.retrieve', "
-        "'conversation.item.truncate', 'conversation.item.delete', 'response.create', "
-        "'response.cancel', 'output_audio_buffer.clear', 'session.avatar.connect', "
-        "'input_text.delta', 'input_text.done', 'input_audio.turn.start', "
-        "'input_audio.turn.append', 'input_audio.turn.end', 'input_audio.turn.cancel', "
-        "'input_audio.clear' and 'mcp_approval_response'.",
-        code="invalid_value",
-        param="type",
-    )
-
-
 def _input_tokens(context: list[dict[str, Any]], config: Mapping[str, Any]) -> int:
     chars = len(str(config.get("instructions") or ""))
     chars += sum(len(message_text(item)) for item in context if item.get("type") == "message")
     return math.ceil(chars / 4)
 
 
-def _describe(event: Mapping[str, Any]) -> str:
-    kind = event.get("type")
-    details = []
-    for key in ("item_id", "response_id", "audio_start_ms", "audio_end_ms", "delta", "audio"):
-        if key in event and not isinstance(event[key], dict | list):
-            value = event[key]
-            if isinstance(value, str) and len(value) > 40:
-                value = value[:37] + "..."
-            details.append(f"{key}={value}")
-    if kind == "error":
-        details.append(f"code={event['error'].get('code')} message={event['error'].get('message')}")
-    return f"{kind} {' '.join(details)}".rstrip()
+def _b64_size(text: str) -> int:
+    """Decoded size of a base64 string, without decoding it."""
+    return (len(text) * 3) // 4 - text[-2:].count("=")

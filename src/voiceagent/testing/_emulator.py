@@ -13,7 +13,8 @@ from aiohttp import web
 from azure.core.credentials import AccessToken, AzureKeyCredential
 
 from ..errors import EmulatorError
-from ._connection import EmulatorConnection, Faults
+from ._connection import EmulatorConnection
+from ._faults import Faults
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -125,6 +126,7 @@ class Emulator:
         self._runner: web.AppRunner | None = None
         self._bound_port: int | None = None
         self._changed = anyio.Event()
+        self._waiters = 0
         self._token_credential = EmulatorTokenCredential(self._token)
 
     def __repr__(self) -> str:
@@ -282,8 +284,11 @@ class Emulator:
     # ----------------------------------------------------------------- waiting
 
     def _notify(self) -> None:
-        self._changed.set()
-        self._changed = anyio.Event()
+        # Waking waiters costs an Event per call; with nobody waiting (the common case
+        # under load) there is nothing to wake.
+        if self._waiters:
+            self._changed.set()
+            self._changed = anyio.Event()
 
     def _on_event(self, conn: EmulatorConnection, event: dict[str, Any]) -> None:
         self._notify()
@@ -294,7 +299,11 @@ class Emulator:
                 found = check()
                 if found is not None:
                     return found
-                await self._changed.wait()
+                self._waiters += 1
+                try:
+                    await self._changed.wait()
+                finally:
+                    self._waiters -= 1
         raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
 
     # A timeout argument reads better in tests than a cancel scope around every wait.

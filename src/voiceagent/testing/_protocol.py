@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import secrets
 import string
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-__all__ = ["ProtocolError", "ServerEvent", "error_event", "new_id"]
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = [
+    "SERVER_EVENT_CLASSES",
+    "ProtocolError",
+    "ServerEvent",
+    "describe",
+    "error_event",
+    "new_id",
+    "unknown_event_type",
+]
 
 ServerEvent = dict[str, Any]
 """A server event as it goes on the wire: a JSON object with a ``type``."""
@@ -126,3 +137,36 @@ SERVER_EVENT_CLASSES: dict[str, str] = {
     "output_audio_buffer.cleared": "ServerEventOutputAudioBufferCleared",
 }
 """Every server event type the emulator emits, with the SDK model class it must parse to."""
+
+
+def unknown_event_type(kind: Any) -> ProtocolError:
+    if kind is None:
+        return ProtocolError(
+            "Missing required parameter: 'type'.", code="missing_required_parameter", param="type"
+        )
+    return ProtocolError(
+        f"Invalid value: '{kind}'. Supported values are: 'session.update', "
+        "'input_audio_buffer.append', 'input_audio_buffer.commit', 'input_audio_buffer.clear', "
+        "'conversation.item.create', 'conversation.item.retrieve', "
+        "'conversation.item.truncate', 'conversation.item.delete', 'response.create', "
+        "'response.cancel', 'output_audio_buffer.clear', 'session.avatar.connect', "
+        "'input_text.delta', 'input_text.done', 'input_audio.turn.start', "
+        "'input_audio.turn.append', 'input_audio.turn.end', 'input_audio.turn.cancel', "
+        "'input_audio.clear' and 'mcp_approval_response'.",
+        code="invalid_value",
+        param="type",
+    )
+
+
+def describe(event: Mapping[str, Any]) -> str:
+    kind = event.get("type")
+    details = []
+    for key in ("item_id", "response_id", "audio_start_ms", "audio_end_ms", "delta", "audio"):
+        if key in event and not isinstance(event[key], dict | list):
+            value = event[key]
+            if isinstance(value, str) and len(value) > 40:
+                value = value[:37] + "..."
+            details.append(f"{key}={value}")
+    if kind == "error":
+        details.append(f"code={event['error'].get('code')} message={event['error'].get('message')}")
+    return f"{kind} {' '.join(details)}".rstrip()

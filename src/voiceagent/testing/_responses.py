@@ -26,6 +26,10 @@ __all__ = ["Response", "ResponseHost"]
 Status = Literal["in_progress", "completed", "cancelled", "incomplete", "failed"]
 
 
+class _Stopped(Exception):
+    """The response was cancelled: its stream stops at the next send or pause."""
+
+
 class ResponseHost(Protocol):
     """What a response needs from its connection."""
 
@@ -86,6 +90,7 @@ class Response:
     _scope: anyio.CancelScope = attrs.Factory(anyio.CancelScope)
     _finished: anyio.Event = attrs.Factory(anyio.Event)
     _cancel_reason: str | None = None
+    _pausing: bool = False
     _failure: dict[str, Any] | None = None
     _output_chars: int = 0
     _output_audio_ms: float = 0.0
@@ -131,20 +136,40 @@ class Response:
         }
 
     async def _emit(self, event: dict[str, Any]) -> None:
-        # A frame is either sent whole and accounted for, or not at all: cancellation
-        # must never leave the bookkeeping and the wire disagreeing.
-        with anyio.CancelScope(shield=True):
-            await self.host.emit(event)
+        """Send an event of the stream; stop the stream instead once it was cancelled.
+
+        Sends are never interrupted: cancellation takes effect only here and in
+        :meth:`_pause`, so a frame is either sent and accounted for or not sent, and
+        :meth:`cancel` closes exactly what was opened. (Shielding every send in a cancel
+        scope would do the same at several times the cost on the hot path.)
+        """
+        if self._cancel_reason is not None:
+            raise _Stopped
+        await self.host.emit(event)
+
+    async def _pause(self, delay: float = 0.0) -> None:
+        """Wait ``delay`` seconds (or just yield); the one place a cancel interrupts."""
+        if self._cancel_reason is not None:
+            raise _Stopped
+        self._pausing = True
+        try:
+            if delay > 0:
+                await anyio.sleep(delay)
+            else:
+                await anyio.lowlevel.checkpoint()
+        finally:
+            self._pausing = False
+        if self._cancel_reason is not None:
+            raise _Stopped
 
     async def run(self) -> None:
         """Stream the response from ``response.created`` to ``response.done``."""
-        await self._emit(
+        await self.host.emit(
             {"type": "response.created", "response": self._envelope("in_progress", None)}
         )
         try:
             with self._scope:
-                if self.host.response_delay > 0:
-                    await anyio.sleep(self.host.response_delay)
+                await self._pause(self.host.response_delay)
                 for output_index, output in enumerate(self.plan):
                     if isinstance(output, Say):
                         await self._message(output_index, output.text)
@@ -157,6 +182,8 @@ class Response:
                             "message": output.failure.message,
                         }
                         break
+        except _Stopped:
+            pass
         finally:
             self._finished.set()
         if self._cancel_reason is None:
@@ -174,7 +201,8 @@ class Response:
         if not self.active or self._cancel_reason is not None:
             return False
         self._cancel_reason = reason
-        self._scope.cancel()
+        if self._pausing:
+            self._scope.cancel()
         await self._finished.wait()
         if self._open is not None:
             await self._close_message(self._open, "incomplete")
@@ -183,7 +211,7 @@ class Response:
 
     async def _finish(self, status: Status, details: dict[str, Any] | None) -> None:
         self.status = status
-        await self._emit({"type": "response.done", "response": self._envelope(status, details)})
+        await self.host.emit({"type": "response.done", "response": self._envelope(status, details)})
 
     def _ids(self, output_index: int, item_id: str, part: bool = True) -> dict[str, Any]:
         ids: dict[str, Any] = {
@@ -235,7 +263,7 @@ class Response:
             await self._stream_audio(message, ids)
         else:
             for delta in _text_deltas(text):
-                await anyio.lowlevel.checkpoint()
+                await self._pause()
                 await self._emit({"type": "response.text.delta", **ids, "delta": delta})
                 message.sent_text += delta
         await self._close_message(message, "completed")
@@ -260,12 +288,12 @@ class Response:
         for offset, chunk in speech.chunks(self.host.audio_chunk_ms):
             stall = self.host.stall(offset)
             if stall > 0:
-                await anyio.sleep(stall)
+                await self._pause(stall)
                 stalled += stall
             if speed is not None:
-                await _sleep_until(start + stalled + offset / 1000 / speed)
+                await self._pause(start + stalled + offset / 1000 / speed - anyio.current_time())
             else:
-                await anyio.lowlevel.checkpoint()
+                await self._pause()
             end = offset + fmt.duration_ms(len(chunk))
             while next_word < len(words) and words[next_word][0].offset_ms < end:
                 word, delta = words[next_word]
@@ -330,32 +358,32 @@ class Response:
         self._output_chars += len(message.sent_text)
         if message.audio:
             part: dict[str, Any] = {"type": "audio", "transcript": message.sent_text}
-            await self._emit({"type": "response.audio.done", **ids})
-            await self._emit(
+            await self.host.emit({"type": "response.audio.done", **ids})
+            await self.host.emit(
                 {"type": "response.audio_transcript.done", **ids, "transcript": message.sent_text}
             )
             if self.timestamps:
-                await self._emit({"type": "response.audio_timestamp.done", **ids})
+                await self.host.emit({"type": "response.audio_timestamp.done", **ids})
             if self.visemes:
-                await self._emit({"type": "response.animation_viseme.done", **ids})
+                await self.host.emit({"type": "response.animation_viseme.done", **ids})
             if self.blendshapes:
-                await self._emit(
+                await self.host.emit(
                     {
                         "type": "response.animation_blendshapes.done",
                         **self._ids(message.output_index, item_id, part=False),
                     }
                 )
             if self.avatar:
-                await self._emit({"type": "session.avatar.switch_to_idle", "turn_id": self.id})
+                await self.host.emit({"type": "session.avatar.switch_to_idle", "turn_id": self.id})
         else:
             part = {"type": "text", "text": message.sent_text}
-            await self._emit({"type": "response.text.done", **ids, "text": message.sent_text})
-        await self._emit({"type": "response.content_part.done", **ids, "part": part})
+            await self.host.emit({"type": "response.text.done", **ids, "text": message.sent_text})
+        await self.host.emit({"type": "response.content_part.done", **ids, "part": part})
         item = {**message.item, "status": status, "content": [part]}
         if message.stored is not None:
             message.stored.item.update(status=status, content=[dict(part)])
         self.outputs.append(item)
-        await self._emit(
+        await self.host.emit(
             {
                 "type": "response.output_item.done",
                 "response_id": self.id,
@@ -377,7 +405,7 @@ class Response:
         stored = await self._add_item(output_index, item)
         ids = {**self._ids(output_index, item["id"], part=False), "call_id": call.call_id}
         for delta in _argument_deltas(call.arguments):
-            await anyio.lowlevel.checkpoint()
+            await self._pause()
             await self._emit(
                 {"type": "response.function_call_arguments.delta", **ids, "delta": delta}
             )
@@ -402,11 +430,6 @@ class Response:
                 "item": done,
             }
         )
-
-
-async def _sleep_until(deadline: float) -> None:
-    delay = deadline - anyio.current_time()
-    await anyio.sleep(delay if delay > 0 else 0)
 
 
 def _word_deltas(text: str, words: list[str]) -> list[str]:
