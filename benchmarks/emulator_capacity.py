@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent
 FRAME_MS = 20
+CYCLE_S = 5.0
 RATE = 24000
 
 
@@ -57,7 +58,7 @@ def _pin(cpu: int) -> bool:
     return False
 
 
-def _serve(pipe: Connection, api_key: str, profile: str | None = None) -> None:
+def _serve(pipe: Connection, api_key: str, record: bool, profile: str | None = None) -> None:
     """Child process: run the emulator until the pipe says stop."""
     if profile:
         import cProfile
@@ -65,7 +66,7 @@ def _serve(pipe: Connection, api_key: str, profile: str | None = None) -> None:
         profiler = cProfile.Profile()
         profiler.enable()
         try:
-            _serve(pipe, api_key)
+            _serve(pipe, api_key, record)
         finally:
             profiler.disable()
             profiler.dump_stats(profile)
@@ -78,7 +79,7 @@ def _serve(pipe: Connection, api_key: str, profile: str | None = None) -> None:
 
     async def main() -> None:
         async with Emulator(
-            script=script, api_key=api_key, speed=1.0, audio_chunk_ms=FRAME_MS
+            script=script, api_key=api_key, speed=1.0, audio_chunk_ms=FRAME_MS, record=record
         ) as emu:
             pipe.send({"endpoint": emu.endpoint, "pinned": pinned})
             loop = asyncio.get_running_loop()
@@ -184,20 +185,24 @@ async def _step(
 ) -> dict[str, Any]:
     lags: list[float] = []
     counts = {"deltas": 0, "responses": 0, "errors": 0}
-    cpu0, wall0 = _cpu_seconds(pid), time.monotonic()
+    cpu0, wall0, client0 = _cpu_seconds(pid), time.monotonic(), time.process_time()
     await asyncio.gather(
         *(
-            _session(url, api_key, frames, duration, lags, counts, offset=(i % 50) * 0.0004)
+            # Calls are independent: spread their starts over one 5 s speech cycle.
+            _session(url, api_key, frames, duration, lags, counts, offset=CYCLE_S * i / n)
             for i in range(n)
         )
     )
-    cpu = (_cpu_seconds(pid) - cpu0) / (time.monotonic() - wall0)
+    wall = time.monotonic() - wall0
+    cpu = (_cpu_seconds(pid) - cpu0) / wall
+    client_cpu = (time.process_time() - client0) / wall
     lags.sort()
     p99 = lags[min(len(lags) - 1, math.ceil(len(lags) * 0.99) - 1)] if lags else float("nan")
     return {
         "sessions": n,
         "seconds": duration,
         "emulator_cpu_cores": round(cpu, 3),
+        "client_cpu_cores": round(client_cpu, 3),
         "audio_deltas": counts["deltas"],
         "responses": counts["responses"],
         "errors": counts["errors"],
@@ -212,6 +217,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", default="25,50,100,150,200,250,300,400")
     parser.add_argument("--seconds", type=float, default=12.0, help="duration of each step")
     parser.add_argument("--max-lag-ms", type=float, default=40.0)
+    parser.add_argument(
+        "--no-record",
+        action="store_true",
+        help="run the emulator with record=False (no event record, as for long runs)",
+    )
     parser.add_argument("--profile", metavar="FILE", help="cProfile the emulator into FILE")
     args = parser.parse_args(argv)
     steps = [3] if args.smoke else [int(s) for s in args.steps.split(",")]
@@ -220,7 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     api_key = "benchmark-key"
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_serve, args=(child, api_key, args.profile), daemon=True)
+    proc = ctx.Process(
+        target=_serve, args=(child, api_key, not args.no_record, args.profile), daemon=True
+    )
     proc.start()
     info = parent.recv()
     client_pinned = _pin(1)
@@ -239,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             rows.append(row)
             print(
-                f"{n:5d} sessions  cpu {row['emulator_cpu_cores']:.2f} cores  "
+                f"{n:5d} sessions  emulator cpu {row['emulator_cpu_cores']:.2f}  "
+                f"client cpu {row['client_cpu_cores']:.2f}  "
                 f"lag p50 {row['lag_p50_ms']} ms  p99 {row['lag_p99_ms']} ms  "
                 f"responses {row['responses']}  errors {row['errors']}  "
                 f"{'holds' if row['holds'] else 'FAILS'}",
@@ -261,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         "emulator_pinned": info["pinned"],
         "client_pinned": client_pinned,
         "frame_ms": FRAME_MS,
+        "emulator_records_events": not args.no_record,
         "max_lag_ms": args.max_lag_ms,
         "smoke": args.smoke,
         "steps": rows,
@@ -268,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     out = ROOT / "results"
     out.mkdir(exist_ok=True)
-    (out / "emulator_capacity.json").write_text(json.dumps(result, indent=2) + "\n")
+    name = "emulator_capacity" + ("_no_record" if args.no_record else "") + ".json"
+    (out / name).write_text(json.dumps(result, indent=2) + "\n")
     print(f"max sessions holding real-time pacing on one core: {best}")
     return 0
 

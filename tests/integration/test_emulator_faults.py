@@ -9,6 +9,7 @@ import pytest
 from azure.ai.voicelive.aio import ConnectionError as VoiceLiveConnectionError
 from azure.ai.voicelive.aio import connect
 
+from voiceagent.errors import EmulatorError
 from voiceagent.testing import Emulator, Faults, Script, Turn, synthesize
 
 from ..helpers import create_item, recv_until, type_of, types
@@ -97,6 +98,26 @@ async def test_wait_for_returns_recorded_client_events(emulator: Emulator) -> No
         with pytest.raises(TimeoutError, match=r"response.cancel"):
             await emulator.wait_for("response.cancel", timeout=0.1)
         assert emulator.connections[0].sent[0]["type"] == "session.created"
+
+
+async def test_record_off_counts_events_but_keeps_no_record() -> None:
+    async with (
+        Emulator(speed=None, record=False, faults=Faults(drop_after_events=3)) as emu,
+        connect(endpoint=emu.endpoint, credential=emu.credential) as conn,
+    ):
+        await manual(conn)
+        await conn.response.create(response={"modalities": ["text"]})
+        await recv_until(conn, "response.done")
+        record = emu.connections[0]
+        assert record.events_received == 2
+        assert record.received == []
+        assert record.sent == []
+        with pytest.raises(EmulatorError, match="record=True"):
+            await emu.wait_for("response.create", timeout=0.1)
+        # Fault counting works from the counter, not the record.
+        await conn.input_audio_buffer.clear()
+        assert [type_of(e) async for e in conn] == ["input_audio_buffer.cleared"]
+        assert record.closed
 
 
 async def test_keep_audio_keeps_raw_input() -> None:

@@ -72,6 +72,7 @@ class EmulatorConnection:
         speed: float | None,
         audio_chunk_ms: int,
         keep_audio: bool,
+        record: bool = True,
         on_event: Callable[[EmulatorConnection, dict[str, Any]], None],
     ) -> None:
         self._ws = ws
@@ -94,6 +95,9 @@ class EmulatorConnection:
         replaced by their decoded byte count."""
         self.sent: list[dict[str, Any]] = []
         """Every server event sent, in order. Audio deltas are replaced by their byte count."""
+        self.events_received = 0
+        """How many client events arrived (counted even when ``record`` is off)."""
+        self._record_events = record
         self.audio_received_bytes = 0
         self.input_audio = bytearray() if keep_audio else None
         self.closed = False
@@ -196,7 +200,8 @@ class EmulatorConnection:
             return
         if wire["type"] == "response.audio.delta":
             wire["delta"] = _b64_size(wire["delta"])
-        self.sent.append(wire)
+        if self._record_events:
+            self.sent.append(wire)
         if log.isEnabledFor(logging.INFO):
             log.info("%s -> %s", self.id, describe(wire))
 
@@ -281,7 +286,7 @@ class EmulatorConnection:
         except ProtocolError as exc:
             await self.emit(exc.to_event(client_event_id))
         after = self.faults.drop_after_events
-        if after is not None and len(self.received) >= after:
+        if after is not None and self.events_received >= after:
             self._close_now()
 
     def _record(self, event: dict[str, Any]) -> None:
@@ -293,7 +298,9 @@ class EmulatorConnection:
         ):
             recorded = dict(event)
             recorded["audio"] = _b64_size(audio)
-        self.received.append(recorded)
+        self.events_received += 1
+        if self._record_events:
+            self.received.append(recorded)
         if log.isEnabledFor(logging.INFO):
             log.info("%s <- %s", self.id, describe(recorded))
         self._on_event(self, recorded)

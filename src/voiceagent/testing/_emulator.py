@@ -89,6 +89,9 @@ class Emulator:
         audio_chunk_ms: Audio duration carried by each ``response.audio.delta``.
         keep_audio: Keep the raw input audio (``connection.input_audio``) and serve it back
             in ``conversation.item.retrieved``; by default only byte counts are kept.
+        record: Record every client and server event (``connection.received``/``sent``,
+            needed by :meth:`wait_for`). Turn it off for long or heavily loaded runs
+            (benchmarks, soak tests), where the growing record costs memory and GC time.
         faults: Fault injection settings, shared by all connections and read live.
     """
 
@@ -102,6 +105,7 @@ class Emulator:
         speed: float | None = 1.0,
         audio_chunk_ms: int = 100,
         keep_audio: bool = False,
+        record: bool = True,
         faults: Faults | None = None,
     ) -> None:
         if speed is not None and not speed > 0:
@@ -118,6 +122,7 @@ class Emulator:
         self.speed = speed
         self.audio_chunk_ms = audio_chunk_ms
         self.keep_audio = keep_audio
+        self.record = record
         self.faults = faults or Faults()
         self.connections: list[EmulatorConnection] = []
         """Every connection accepted so far, in order."""
@@ -268,6 +273,7 @@ class Emulator:
             speed=self.speed,
             audio_chunk_ms=self.audio_chunk_ms,
             keep_audio=self.keep_audio,
+            record=self.record,
             on_event=self._on_event,
         )
         self.connections.append(conn)
@@ -343,7 +349,10 @@ class Emulator:
 
         Raises:
             TimeoutError: Fewer than ``count`` matching events within ``timeout``.
+            EmulatorError: The emulator was created with ``record=False``.
         """
+        if not self.record:
+            raise EmulatorError("wait_for needs the event record: create Emulator(record=True)")
 
         def check() -> dict[str, Any] | None:
             seen = 0

@@ -36,7 +36,8 @@ threshold  level       effect
 0.99       -10.6 dBFS  only near full-scale audio
 =========  ==========  ==============================================================
 
-Cost: one pass of ``sum(map(operator.mul, frame, frame))`` per frame over an ``array('h')``;
+Cost: one pass of ``sum(map(operator.mul, frame, frame))`` per frame over an ``array('h')``,
+on every ``rate // 8000``-th sample (about 8000 samples a second, whatever the rate);
 G.711 goes through the table-driven decoder in :mod:`voiceagent._g711`.
 """
 
@@ -215,7 +216,11 @@ class EnergyVad:
         self._ms_per_frame = self._frame_samples * 1000 / sample_rate
         level = threshold_dbfs(config.threshold)
         # Compare sums of squares, not RMS, so the hot loop needs no sqrt or division.
-        self._min_energy = self._frame_samples * _FULL_SCALE**2 * 10 ** (level / 10)
+        # Energy is measured on every ``stride``-th sample, about 8000 a second whatever the
+        # rate: plenty for a loudness estimate, and a third of the work at 24 kHz.
+        self._stride = max(1, sample_rate // 8000)
+        used = len(range(0, self._frame_samples, self._stride))
+        self._min_energy = used * _FULL_SCALE**2 * 10 ** (level / 10)
         self._start_frames = max(1, math.ceil(config.speech_duration_ms / self._ms_per_frame))
         self._stop_frames = max(1, math.ceil(config.silence_duration_ms / self._ms_per_frame))
         self._start_ms = start_ms
@@ -270,8 +275,9 @@ class EnergyVad:
             samples.byteswap()
         events: list[SpeechStarted | SpeechStopped] = []
         step, min_energy, mul = self._frame_samples, self._min_energy, operator.mul
+        stride = self._stride
         for offset in range(0, len(samples), step):
-            frame = samples[offset : offset + step]
+            frame = samples[offset : offset + step : stride]
             self._advance(sum(map(mul, frame, frame)) >= min_energy, events)
         return events
 
