@@ -2,17 +2,89 @@
 
 ```
 VoiceAgentError
-└── EmulatorError          the emulator could not start or was misused
+├── ConfigurationError       a value given to voiceagent is invalid or missing
+│   ├── ToolDefinitionError  a tool cannot be registered (bad annotation, duplicate name)
+│   └── MissingExtraError    a feature needs an optional extra that is not installed
+├── ConnectError             the connection to Voice Live could not be opened
+│   └── AuthenticationError  the service refused the credential (HTTP 401/403)
+├── ConnectionLostError      an open connection dropped
+├── ServiceError             the service reported an error that ended the session
+├── AudioError               an audio file, device or format problem
+├── ToolError                raised by a tool: its message goes to the model as is
+└── EmulatorError            the emulator could not start or was misused
 ```
+
+SDK and aiohttp exceptions are converted to these at one boundary; messages never
+contain API keys or tokens.
 """
 
 from __future__ import annotations
 
-__all__ = ["EmulatorError", "VoiceAgentError"]
+__all__ = [
+    "AudioError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "ConnectError",
+    "ConnectionLostError",
+    "EmulatorError",
+    "MissingExtraError",
+    "ServiceError",
+    "ToolDefinitionError",
+    "ToolError",
+    "VoiceAgentError",
+]
 
 
 class VoiceAgentError(Exception):
     """Root of every exception voiceagent raises on purpose."""
+
+
+class ConfigurationError(VoiceAgentError):
+    """A value given to voiceagent (an option, an endpoint, a tool) is invalid or missing."""
+
+
+class ToolDefinitionError(ConfigurationError):
+    """A tool cannot be registered: unsupported annotation, duplicate name, missing docs."""
+
+
+class MissingExtraError(ConfigurationError):
+    """A feature needs an optional dependency: the message names the extra to install."""
+
+
+class ConnectError(VoiceAgentError):
+    """The connection to Voice Live could not be opened (refused, unreachable, bad URL)."""
+
+
+class AuthenticationError(ConnectError):
+    """The service refused the credential (HTTP 401 or 403)."""
+
+
+class ConnectionLostError(VoiceAgentError):
+    """An open connection to Voice Live dropped before the session ended."""
+
+
+class ServiceError(VoiceAgentError):
+    """The service reported an error that ended the session.
+
+    Attributes:
+        code: The service's error code (for example ``"invalid_value"``), if any.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class AudioError(VoiceAgentError):
+    """An audio file, device or format problem."""
+
+
+class ToolError(VoiceAgentError):
+    """Raise from a tool to tell the model what went wrong.
+
+    The message is sent to the model as the tool's output, as is. Any other exception
+    raised by a tool is logged and the model gets a short generic message instead.
+    """
 
 
 class EmulatorError(VoiceAgentError):
