@@ -11,6 +11,7 @@ VoiceAgentError
 ├── ServiceError             the service reported an error that ended the session
 ├── AudioError               an audio file, device or format problem
 ├── ToolError                raised by a tool: its message goes to the model as is
+├── HandlerError             an event handler raised and handler errors are fatal
 └── EmulatorError            the emulator could not start or was misused
 ```
 
@@ -27,6 +28,7 @@ __all__ = [
     "ConnectError",
     "ConnectionLostError",
     "EmulatorError",
+    "HandlerError",
     "MissingExtraError",
     "ServiceError",
     "ToolDefinitionError",
@@ -84,6 +86,13 @@ class ToolError(VoiceAgentError):
 
     The message is sent to the model as the tool's output, as is. Any other exception
     raised by a tool is logged and the model gets a short generic message instead.
+    """
+
+
+class HandlerError(VoiceAgentError):
+    """An event handler raised while the agent makes handler errors fatal.
+
+    The handler's exception is chained as ``__cause__``.
     """
 
 
