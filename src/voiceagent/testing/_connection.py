@@ -102,7 +102,6 @@ class EmulatorConnection:
         self.input_audio = bytearray() if keep_audio else None
         self.closed = False
         self._runner = ScriptRunner(script)
-        self._send_lock = anyio.Lock()
         self._tg: anyio.abc.TaskGroup | None = None
         self.response: Response | None = None
         self._deferred_response = False
@@ -192,8 +191,9 @@ class EmulatorConnection:
         wire.update(event)
         text = json.dumps(wire, separators=(",", ":"))
         try:
-            async with self._send_lock:
-                await self._ws.send_str(text)
+            # No lock: aiohttp writes each uncompressed frame whole, so concurrent
+            # senders (responses, the receive loop) never interleave bytes.
+            await self._ws.send_str(text)
         except (ConnectionError, RuntimeError) as exc:
             log.debug("%s: send failed, closing: %s", self.id, exc)
             self._close_now()
@@ -213,8 +213,7 @@ class EmulatorConnection:
 
     async def send_raw(self, text: str) -> None:
         """Send a text frame verbatim (for example, something that is not JSON)."""
-        async with self._send_lock:
-            await self._ws.send_str(text)
+        await self._ws.send_str(text)
 
     async def drop(self, *, graceful: bool = False, code: int = 1011) -> None:
         """Drop the connection: abruptly (no close frame) or with a close frame."""
