@@ -1,0 +1,212 @@
+"""The two plug points for audio, :class:`AudioSource` and :class:`AudioSink`, and small
+base classes that supply their boilerplate.
+
+Both are :class:`typing.Protocol`\\ s: any object with the right members plugs in, no
+inheritance needed. :func:`voiceagent.testing.check_audio_source` and
+:func:`voiceagent.testing.check_audio_sink` check an implementation against the contract.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
+
+import anyio
+
+from ..errors import AudioError
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from types import TracebackType
+
+    from ._format import AudioFormat
+
+__all__ = ["AudioSink", "AudioSinkBase", "AudioSource", "AudioSourceBase"]
+
+
+@runtime_checkable
+class AudioSource(Protocol):
+    """Where the user's audio comes from: a microphone, a file, a phone line.
+
+    Iterating gives frames: ``bytes`` of whole samples in :attr:`format`, in order; the
+    iteration ends when the audio ends (a microphone never ends). Frame sizes are up to the
+    source; the session re-frames. A source may also have ``async aclose()``, which the
+    session does not call (the application owns the source) but ``async with`` does for
+    the base class.
+    """
+
+    @property
+    def format(self) -> AudioFormat:
+        """The format of every frame."""
+        ...
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        """Iterate over the frames."""
+        ...
+
+
+@runtime_checkable
+class AudioSink(Protocol):
+    """Where the agent's audio goes: a speaker, a file, a phone line.
+
+    The session writes frames as they arrive from the service (often faster than real
+    time), calls :meth:`clear` on barge-in, and reads :meth:`played_ms` to learn how much
+    of the agent's speech the user actually heard.
+    """
+
+    @property
+    def format(self) -> AudioFormat:
+        """The format :meth:`write` takes."""
+        ...
+
+    async def write(self, frame: bytes) -> None:
+        """Queue ``frame`` (whole samples in :attr:`format`) for playback.
+
+        May wait for buffer room (backpressure).
+        """
+        ...
+
+    def clear(self) -> None:
+        """Drop everything queued and not yet played. Synchronous; never blocks."""
+        ...
+
+    def played_ms(self) -> float:
+        """Total milliseconds of audio played since the sink opened.
+
+        Never decreases; audio dropped by :meth:`clear` never counts. A sink that cannot
+        know its real playback position reports what it has consumed, and says so.
+        """
+        ...
+
+    async def drain(self) -> None:
+        """Wait until everything queued has been played."""
+        ...
+
+    async def aclose(self) -> None:
+        """Stop and release the sink. Idempotent."""
+        ...
+
+
+class AudioSourceBase(abc.ABC):
+    """Boilerplate for an :class:`AudioSource`: ``async with`` support and close state.
+
+    Subclasses implement :attr:`format` and ``__aiter__`` (usually as an async generator
+    that calls :meth:`_check_open` first) and may extend :meth:`aclose`.
+    """
+
+    _closed: bool = False
+
+    @property
+    @abc.abstractmethod
+    def format(self) -> AudioFormat:
+        """The format of every frame."""
+
+    @abc.abstractmethod
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        """Iterate over the frames."""
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` was called."""
+        return self._closed
+
+    async def aclose(self) -> None:
+        """Close the source; iterating afterwards raises ``anyio.ClosedResourceError``."""
+        self._closed = True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise anyio.ClosedResourceError(f"{type(self).__name__} is closed")
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class AudioSinkBase(abc.ABC):
+    """Boilerplate for an :class:`AudioSink`.
+
+    :meth:`write` checks that the sink is open and that the frame holds whole samples,
+    then calls :meth:`_write`. ``async with`` drains the sink on a normal exit (so
+    everything written is heard) and closes it either way; on an exception, cancellation
+    included, it closes without draining.
+
+    Subclasses implement :attr:`format`, :meth:`_write`, :meth:`clear`, :meth:`played_ms`
+    and :meth:`drain`, and extend :meth:`aclose` to release what they hold.
+    """
+
+    _closed: bool = False
+
+    @property
+    @abc.abstractmethod
+    def format(self) -> AudioFormat:
+        """The format :meth:`write` takes."""
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` was called."""
+        return self._closed
+
+    async def write(self, frame: bytes) -> None:
+        """Queue ``frame`` for playback.
+
+        Args:
+            frame: Whole samples in :attr:`format`; an empty frame is ignored.
+
+        Raises:
+            anyio.ClosedResourceError: If the sink is closed.
+            AudioError: If ``frame`` is not a whole number of samples.
+        """
+        if self._closed:
+            raise anyio.ClosedResourceError(f"{type(self).__name__} is closed")
+        if not self.format.is_aligned(len(frame)):
+            raise AudioError(
+                f"{type(self).__name__}.write() got {len(frame)} bytes, not a whole number of "
+                f"{self.format} samples ({self.format.block_align} bytes each)"
+            )
+        if frame:
+            await self._write(bytes(frame))
+
+    @abc.abstractmethod
+    async def _write(self, frame: bytes) -> None:
+        """Queue a non-empty, sample-aligned frame."""
+
+    @abc.abstractmethod
+    def clear(self) -> None:
+        """Drop everything queued and not yet played. Synchronous; never blocks."""
+
+    @abc.abstractmethod
+    def played_ms(self) -> float:
+        """Total milliseconds played since the sink opened; never decreases."""
+
+    @abc.abstractmethod
+    async def drain(self) -> None:
+        """Wait until everything queued has been played."""
+
+    async def aclose(self) -> None:
+        """Close the sink; further writes raise ``anyio.ClosedResourceError``. Idempotent."""
+        self._closed = True
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            try:
+                await self.drain()
+            finally:
+                await self.aclose()
+        else:
+            await self.aclose()
