@@ -5,7 +5,8 @@ raises :class:`~voiceagent.errors.ConfigurationError` with a message that names 
 (``ServerVad.threshold``), shows the bad value and says what is allowed, never attrs' own
 ``TypeError``/``ValueError``. Converters run before validators: they turn lists and sets
 into tuples and mappings into read-only mappings, and pass anything else through unchanged
-so that the validator can reject it with a clear message.
+so that the validator can reject it with a clear message. :func:`model_family` classifies
+model names for the checks that depend on the model.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeAlias, TypeVar, cast
 
 import attrs
 
@@ -22,11 +23,13 @@ from .errors import ConfigurationError
 
 __all__ = [
     "CompactRepr",
+    "ModelFamily",
     "Validator",
     "boolean",
     "fail",
     "instance_of",
     "integer",
+    "model_family",
     "number",
     "one_of",
     "optional",
@@ -44,6 +47,27 @@ Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 """An attrs validator: ``(instance, attribute, value) -> None``, raising on a bad value."""
 
 _URL = re.compile(r"https?://[^\s/]+\S*")
+
+
+# --- models ---------------------------------------------------------------------------------
+
+ModelFamily: TypeAlias = Literal["gpt-realtime", "azure-realtime", "other", "unknown"]
+
+
+def model_family(model: str) -> ModelFamily:
+    """Which family a model name belongs to, for the checks that depend on the model.
+
+    Returns:
+        ``"gpt-realtime"`` (``gpt-realtime*``, ``gpt-4o*-realtime*``), ``"azure-realtime"``,
+        ``"other"`` for other known names (``gpt-4.1``, ``gpt-5``, ``phi4-*`` ...), and
+        ``"unknown"`` otherwise: model-specific checks are then skipped.
+    """
+    name = model.lower()
+    if name.startswith("azure-realtime"):
+        return "azure-realtime"
+    if name.startswith("gpt") and "realtime" in name:
+        return "gpt-realtime"
+    return "other" if name.startswith(("gpt-", "phi")) else "unknown"
 
 
 # --- messages -------------------------------------------------------------------------------

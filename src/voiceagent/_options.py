@@ -4,8 +4,8 @@
 sampling and tool settings of a session. Every value is checked when the options are built,
 so a mistake fails where the agent is defined, with a
 :class:`~voiceagent.errors.ConfigurationError` naming the field, the bad value and what is
-allowed, never later on the wire. :func:`~voiceagent._request_session.to_request_session`
-turns the options into the SDK's ``RequestSession``.
+allowed, never later on the wire. :func:`to_request_session`
+turns them into the SDK's ``RequestSession``, in this one place.
 
 Unset means "service default". Most fields default to None and are then not sent. The four
 features the service can switch off (turn detection, noise reduction, echo cancellation and
@@ -18,10 +18,12 @@ from __future__ import annotations
 import enum
 import math
 import re
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, Protocol, TypeAlias
 
 import attrs
+from azure.ai.voicelive import models as sdk
 
+from . import _to_sdk as to_sdk
 from ._avatar import Animation, Avatar
 from ._checks import (
     CompactRepr,
@@ -30,6 +32,7 @@ from ._checks import (
     fail,
     instance_of,
     integer,
+    model_family,
     number,
     one_of,
     optional,
@@ -39,7 +42,18 @@ from ._checks import (
     to_mapping,
     to_tuple,
 )
-from ._turn_detection import TURN_DETECTION_CLASSES, SemanticVad, TurnDetection
+from ._features import (
+    OPENAI_TRANSCRIPTION_MODELS,
+    EchoCancellation,
+    InputTranscription,
+    InterimResponse,
+    LlmInterimResponse,
+    NoiseReduction,
+    StaticInterimResponse,
+    check_transcription,
+)
+from ._to_sdk import TOOL_CHOICES
+from ._turn_detection import TURN_DETECTION_CLASSES, SemanticVad, ServerVad, TurnDetection
 from ._voices import (
     VOICE_CLASSES,
     AzureRealtimeNativeVoice,
@@ -50,21 +64,16 @@ from ._voices import (
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
 __all__ = [
     "INPUT_AUDIO_FORMATS",
     "OUTPUT_AUDIO_FORMATS",
+    "PCM16_INPUT_RATES",
     "SERVICE_DEFAULT",
-    "EchoCancellation",
-    "InputTranscription",
-    "InterimResponse",
-    "LlmInterimResponse",
-    "NoiseReduction",
     "ServiceDefault",
     "SessionOptions",
-    "StaticInterimResponse",
-    "model_family",
+    "to_request_session",
 ]
 
 
@@ -101,192 +110,11 @@ INCLUDE_OPTIONS: Final = (
     "item.input_audio_transcription.phrases",
     "file_search_call.results",
 )
-TOOL_CHOICES: Final = ("auto", "none", "required")
 _FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-OPENAI_TRANSCRIPTION_MODELS: Final = (
-    "whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-diarize",
-)  # fmt: skip
-AZURE_TRANSCRIPTION_MODELS: Final = (
-    "azure-speech", "mai-transcribe", "mai-transcribe-1", "mai-transcribe-2",
-)  # fmt: skip
-
-ModelFamily: TypeAlias = Literal["gpt-realtime", "azure-realtime", "other", "unknown"]
-
-
-def model_family(model: str) -> ModelFamily:
-    """Which family a model name belongs to, for the checks that depend on the model.
-
-    Returns:
-        ``"gpt-realtime"`` (``gpt-realtime*``, ``gpt-4o*-realtime*``), ``"azure-realtime"``,
-        ``"other"`` for other known names (``gpt-4.1``, ``gpt-5``, ``phi4-*`` ...), and
-        ``"unknown"`` otherwise: model-specific checks are then skipped.
-    """
-    name = model.lower()
-    if name.startswith("azure-realtime"):
-        return "azure-realtime"
-    if name.startswith("gpt") and "realtime" in name:
-        return "gpt-realtime"
-    return "other" if name.startswith(("gpt-", "phi")) else "unknown"
 
 
 def _opt(validator: Validator) -> Any:
     return attrs.field(default=None, validator=optional(validator))
-
-
-# --- audio processing and transcription -----------------------------------------------------
-
-
-@attrs.frozen(repr=False)
-class NoiseReduction(CompactRepr):
-    """Input noise suppression, applied before voice activity detection and the model.
-
-    Attributes:
-        type: ``"azure_deep_noise_suppression"`` (default, every model), or ``"near_field"``
-            / ``"far_field"`` (gpt-realtime models only: close-talking or distant microphone).
-    """
-
-    type: str = attrs.field(
-        default="azure_deep_noise_suppression",
-        validator=one_of("azure_deep_noise_suppression", "near_field", "far_field"),
-    )
-
-
-@attrs.frozen(kw_only=True, repr=False)
-class EchoCancellation(CompactRepr):
-    """Server-side echo cancellation: removes the agent's own voice picked up by the mic.
-
-    The service assumes the client plays answers as they arrive; playback delayed by more
-    than 2 s degrades it.
-
-    Attributes:
-        reference_source: ``"server"`` (the service's own audio is the reference; the
-            service default) or ``"client"`` (preview: channel 1 of stereo input carries
-            the reference; needs ``channels=2`` and the ``client_ec_reference`` feature,
-            which :attr:`SessionOptions.connect_query` requests).
-        channels: 1 (mono input, the default) or 2 (interleaved stereo pcm16: microphone,
-            reference); 2 goes with ``reference_source="client"`` only.
-    """
-
-    reference_source: str | None = _opt(one_of("server", "client"))
-    channels: int | None = _opt(one_of(1, 2))
-
-    def __attrs_post_init__(self) -> None:
-        client = self.reference_source == "client"
-        if client and self.channels != 2:
-            raise fail(self, "channels", self.channels, "2 with reference_source 'client'")
-        if self.channels == 2 and not client:
-            raise fail(self, "reference_source", self.reference_source, "'client' with channels=2")
-
-
-def _check_transcription(owner: object, options: InputTranscription, model: str) -> None:
-    """Fields each transcription model supports (only for models known to voiceagent)."""
-    openai = model in OPENAI_TRANSCRIPTION_MODELS
-    azure = model in AZURE_TRANSCRIPTION_MODELS
-    if options.prompt is not None and azure:
-        raise fail(owner, "prompt", options.prompt, f"None with model {model!r} (prompts are "
-                   "for " + ", ".join(OPENAI_TRANSCRIPTION_MODELS) + ")")  # fmt: skip
-    if options.phrase_list is not None and openai:
-        raise fail(owner, "phrase_list", options.phrase_list, f"None with model {model!r} "
-                   "(phrase lists are for azure-speech and mai-transcribe)")  # fmt: skip
-    if options.custom_speech is not None and (openai or (azure and model != "azure-speech")):
-        raise fail(owner, "custom_speech", dict(options.custom_speech),
-                   f"None with model {model!r} (custom speech is for azure-speech)")  # fmt: skip
-
-
-@attrs.frozen(kw_only=True, repr=False)
-class InputTranscription(CompactRepr):
-    """Transcription of the user's speech, which produces the user transcript events.
-
-    Attributes:
-        model: ``"azure-speech"``, ``"mai-transcribe"`` (``-1``, ``-2``), or for
-            gpt-realtime models ``"whisper-1"``, ``"gpt-4o-transcribe"``,
-            ``"gpt-4o-mini-transcribe"``, ``"gpt-4o-transcribe-diarize"``; any other name
-            is passed through. None (the default) picks by session model: ``whisper-1`` for
-            gpt-realtime models, ``azure-speech`` for the others.
-        language: A BCP-47 (``"en-US"``) or ISO-639-1 (``"en"``) code, or a comma list
-            (``"en,zh"``) to auto-detect among.
-        prompt: Guidance text for the OpenAI transcription models only.
-        phrase_list: Phrases to bias recognition towards (azure-speech, mai-transcribe).
-        custom_speech: Custom speech models, locale to endpoint id (azure-speech only).
-    """
-
-    model: str | None = _opt(text())
-    language: str | None = _opt(text())
-    prompt: str | None = _opt(text(non_empty=False))
-    phrase_list: tuple[str, ...] | None = attrs.field(
-        default=None,
-        converter=to_tuple,
-        validator=optional(sequence(text(), what="a list of phrases")),
-    )
-    custom_speech: Mapping[str, str] | None = attrs.field(
-        default=None, converter=to_mapping, validator=optional(string_map()), hash=False
-    )
-
-    def __attrs_post_init__(self) -> None:
-        if self.model is not None:
-            _check_transcription(self, self, self.model)
-
-    def model_for(self, session_model: str) -> str:
-        """The transcription model to send with a session on ``session_model``."""
-        if self.model is not None:
-            return self.model
-        return "whisper-1" if model_family(session_model) == "gpt-realtime" else "azure-speech"
-
-
-# --- interim responses ----------------------------------------------------------------------
-
-_triggers = optional(
-    sequence(one_of("latency", "tool"), what="a list of 'latency' and 'tool'", min_items=1,
-             unique=True)
-)  # fmt: skip
-
-
-@attrs.frozen(kw_only=True, repr=False)
-class StaticInterimResponse(CompactRepr):
-    """Say one of fixed ``texts`` while the answer is slow or a tool runs.
-
-    Attributes:
-        texts: The phrases to pick from at random, e.g. ``("One moment...",)``.
-        triggers: ``"latency"`` and/or ``"tool"`` (service default: latency).
-        latency_threshold_ms: Delay before a latency trigger fires (service default 2000).
-    """
-
-    texts: tuple[str, ...] | None = attrs.field(
-        default=None,
-        converter=to_tuple,
-        validator=optional(sequence(text(), what="a list of phrases", min_items=1)),
-    )
-    triggers: tuple[str, ...] | None = attrs.field(
-        default=None, converter=to_tuple, validator=_triggers
-    )
-    latency_threshold_ms: int | None = _opt(integer(lo=0))
-
-
-@attrs.frozen(kw_only=True, repr=False)
-class LlmInterimResponse(CompactRepr):
-    """Let a small text model improvise a filler while the answer is slow or a tool runs
-    (cascaded models with an Azure voice).
-
-    Attributes:
-        model: The text model (service default ``gpt-4.1-mini``).
-        instructions: How to phrase the filler.
-        max_completion_tokens: Longest filler, >= 1 (service default 50).
-        triggers: ``"latency"`` and/or ``"tool"`` (service default: latency).
-        latency_threshold_ms: Delay before a latency trigger fires (service default 2000).
-    """
-
-    model: str | None = _opt(text())
-    instructions: str | None = _opt(text())
-    max_completion_tokens: int | None = _opt(integer(lo=1))
-    triggers: tuple[str, ...] | None = attrs.field(
-        default=None, converter=to_tuple, validator=_triggers
-    )
-    latency_threshold_ms: int | None = _opt(integer(lo=0))
-
-
-InterimResponse: TypeAlias = StaticInterimResponse | LlmInterimResponse
-"""Either kind of interim response."""
 
 
 # --- session options ------------------------------------------------------------------------
@@ -463,7 +291,7 @@ class SessionOptions(CompactRepr):
         self._check_model_support()
         transcription = self.input_transcription
         if isinstance(transcription, InputTranscription) and transcription.model is None:
-            _check_transcription(self, transcription, transcription.model_for(self.model))
+            check_transcription(self, transcription, transcription.model_for(self.model))
 
     def _check_audio_formats(self) -> None:
         fmt = self.input_audio_format or "pcm16"
@@ -510,13 +338,24 @@ class SessionOptions(CompactRepr):
         """Whether turns are manual (``turn_detection=None``): the app commits the input."""
         return self.turn_detection is None
 
+    def effective_turn_detection(self) -> TurnDetection | None:
+        """The turn detection in force: the configured one, ``ServerVad()`` (service
+        defaults: server VAD that answers and can be interrupted) when it is left to the
+        service, or None for manual turns."""
+        detection = self.turn_detection
+        return ServerVad() if detection is SERVICE_DEFAULT else detection
+
     @property
     def auto_response(self) -> bool:
         """Whether the service answers by itself when a detected turn ends."""
-        detection = self.turn_detection
-        if detection is None:
-            return False
-        return detection is SERVICE_DEFAULT or detection.create_response is not False
+        detection = self.effective_turn_detection()
+        return detection is not None and detection.create_response is not False
+
+    @property
+    def effective_modalities(self) -> tuple[str, ...]:
+        """The output modalities in force: :attr:`modalities`, or the service default
+        ``("text", "audio")``."""
+        return self.modalities if self.modalities is not None else ("text", "audio")
 
     @property
     def connect_query(self) -> dict[str, str]:
@@ -546,3 +385,174 @@ class SessionOptions(CompactRepr):
 
 
 SessionOptions.FIELDS = frozenset(field.name for field in attrs.fields(SessionOptions))
+
+
+# --- conversion -----------------------------------------------------------------------------
+
+
+class InputWireFormat(Protocol):
+    """An input audio format that knows its session settings (``voiceagent.audio.AudioFormat``)."""
+
+    def to_wire(self) -> tuple[str, int]:
+        """``(input_audio_format, input_audio_sampling_rate)``."""
+        ...
+
+
+class OutputWireFormat(Protocol):
+    """An output audio format that knows its session setting (``voiceagent.audio.AudioFormat``)."""
+
+    def to_output_wire(self) -> str:
+        """The ``output_audio_format`` name."""
+        ...
+
+
+def to_request_session(
+    options: SessionOptions,
+    *,
+    tools: Sequence[sdk.Tool] = (),
+    input_audio_format: str | InputWireFormat | None = None,
+    input_audio_sampling_rate: int | None = None,
+    output_audio_format: str | OutputWireFormat | None = None,
+) -> sdk.RequestSession:
+    """The ``session`` of a ``session.update`` that applies ``options``: the one place where
+    options become the SDK's models.
+
+    Only what is set is sent. A None option, or :data:`SERVICE_DEFAULT`, leaves the field
+    out so that the service keeps its default; the switchable features set to None (turn
+    detection, noise reduction, echo cancellation, transcription) are sent as ``null`` to
+    turn them off. ``options.model`` is not part of the result: it goes to
+    ``connect(model=...)``.
+
+    The audio format arguments are what the session derived from its audio source and sink;
+    they fill in the formats the options leave unset (None), and must agree with the ones
+    the options set.
+
+    Args:
+        options: The validated session options.
+        tools: The tool definitions to send (SDK ``FunctionTool``/``MCPServer`` models);
+            nothing is sent when empty.
+        input_audio_format: The input wire format, as a name (``"pcm16"``) or as an object
+            with ``to_wire()`` (``voiceagent.audio.AudioFormat``, which also gives the rate).
+        input_audio_sampling_rate: The input rate, when ``input_audio_format`` is a name.
+        output_audio_format: The output wire format, as a name (``"pcm16_16000hz"``) or an
+            object with ``to_output_wire()``.
+
+    Returns:
+        An SDK ``RequestSession`` holding only the fields that are set. It may hold an ICE
+        server credential: do not log it.
+
+    Raises:
+        ConfigurationError: If a format argument is invalid or contradicts ``options``, a
+            tool is not an SDK tool model, two tools share a name, or ``tool_choice`` names
+            a function that is not among ``tools``.
+    """
+    if input_audio_format is not None and not isinstance(input_audio_format, str):
+        input_audio_format, rate = input_audio_format.to_wire()
+        if input_audio_sampling_rate not in (None, rate):
+            raise ConfigurationError(
+                f"conflicting input_audio_sampling_rate: {input_audio_sampling_rate} but the "
+                f"input format is {rate} Hz"
+            )
+        input_audio_sampling_rate = rate
+    if output_audio_format is not None and not isinstance(output_audio_format, str):
+        output_audio_format = output_audio_format.to_output_wire()
+    options = _with_formats(
+        options,
+        input_audio_format=input_audio_format,
+        input_audio_sampling_rate=input_audio_sampling_rate,
+        output_audio_format=output_audio_format,
+    )
+    _check_tools(options, tools)
+
+    session: dict[str, Any] = {}
+
+    def put(name: str, value: Any) -> None:
+        if value is not None:
+            session[name] = value
+
+    put("instructions", options.instructions)
+    put("voice", None if options.voice is None else to_sdk.voice_to_sdk(options.voice))
+    put("modalities", to_sdk.listed(options.modalities))
+    put("input_audio_format", options.input_audio_format)
+    put("input_audio_sampling_rate", options.input_audio_sampling_rate)
+    put("output_audio_format", options.output_audio_format)
+    if options.turn_detection is not SERVICE_DEFAULT:
+        detection = options.turn_detection
+        session["turn_detection"] = (
+            None if detection is None else to_sdk.turn_detection_to_sdk(detection)
+        )
+    if options.noise_reduction is not SERVICE_DEFAULT:
+        noise = options.noise_reduction
+        session["input_audio_noise_reduction"] = (
+            None if noise is None else to_sdk.noise_reduction_to_sdk(noise)
+        )
+    if options.echo_cancellation is not SERVICE_DEFAULT:
+        echo = options.echo_cancellation
+        session["input_audio_echo_cancellation"] = (
+            None if echo is None else to_sdk.echo_cancellation_to_sdk(echo)
+        )
+    if options.input_transcription is not SERVICE_DEFAULT:
+        transcription = options.input_transcription
+        session["input_audio_transcription"] = (
+            None
+            if transcription is None
+            else to_sdk.transcription_to_sdk(transcription, options.model)
+        )
+    put("temperature", options.temperature)
+    put("max_response_output_tokens", options.max_output_tokens)
+    if options.tool_choice is not None:
+        session["tool_choice"] = to_sdk.tool_choice_to_sdk(options.tool_choice)
+    put("parallel_tool_calls", options.parallel_tool_calls)
+    put("tools", list(tools) or None)
+    put("output_audio_timestamp_types", to_sdk.listed(options.output_audio_timestamp_types))
+    put("avatar", None if options.avatar is None else to_sdk.avatar_to_sdk(options.avatar))
+    if options.animation is not None:
+        session["animation"] = to_sdk.animation_to_sdk(options.animation)
+    if options.interim_response is not None:
+        session["interim_response"] = to_sdk.interim_response_to_sdk(options.interim_response)
+    put("reasoning_effort", options.reasoning_effort)
+    put("include", to_sdk.listed(options.include))
+    put("metadata", None if options.metadata is None else dict(options.metadata))
+    return sdk.RequestSession(**session)
+
+
+def _with_formats(options: SessionOptions, **given: Any) -> SessionOptions:
+    """``options`` with the unset formats filled in from ``given``; validated again."""
+    fill: dict[str, Any] = {}
+    for name, value in given.items():
+        current = getattr(options, name)
+        if value is None:
+            continue
+        if current is None:
+            fill[name] = value
+        elif current != value:
+            raise ConfigurationError(
+                f"conflicting {name}: the options set {current!r} but the session asked for "
+                f"{value!r}"
+            )
+    return options.evolve(**fill) if fill else options
+
+
+def _check_tools(options: SessionOptions, tools: Sequence[sdk.Tool]) -> None:
+    names: set[str] = set()
+    for i, tool in enumerate(tools):
+        if not isinstance(tool, sdk.Tool):
+            raise ConfigurationError(
+                f"invalid tools[{i}]: {tool!r}; expected an azure.ai.voicelive.models tool "
+                "such as FunctionTool(name=..., description=..., parameters=...)"
+            )
+        key = str(tool.get("name") or tool.get("server_label") or "")
+        if key and key in names:
+            raise ConfigurationError(f"duplicate tool name {key!r} in tools[{i}]")
+        names.add(key)
+    choice = options.tool_choice
+    if choice is not None and choice not in TOOL_CHOICES:
+        functions = sorted(
+            str(tool.get("name")) for tool in tools if isinstance(tool, sdk.FunctionTool)
+        )
+        if choice not in functions:
+            allowed = ", ".join(repr(c) for c in (*TOOL_CHOICES, *functions))
+            raise ConfigurationError(
+                f"invalid SessionOptions.tool_choice: {choice!r} is not a function tool of "
+                f"this session; expected one of {allowed}"
+            )
