@@ -79,6 +79,8 @@ def type_name(annotation: object) -> str:
         return "None"
     if annotation is Ellipsis:
         return "..."
+    if isinstance(annotation, list):  # Callable's parameter list
+        return f"[{', '.join(type_name(a) for a in annotation)}]"
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin in (Union, types.UnionType):
