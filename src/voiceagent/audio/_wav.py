@@ -8,6 +8,7 @@ header still reads.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 from typing import IO, TYPE_CHECKING, Final
@@ -430,6 +431,7 @@ class WavFileSink(AudioSinkBase):
         await super().aclose()
         try:
             if self._record:
+                self._flush_converters()
                 end = max(len(self._user), len(self._agent)) // 2
                 self._write_settled(None, upto=self._base + end)
             if self._data_bytes & 1:
@@ -438,6 +440,17 @@ class WavFileSink(AudioSinkBase):
             self._fix_header(padded=True)
         finally:
             self._file.close()
+
+    def _flush_converters(self) -> None:
+        """Place what the resamplers still hold (their last few milliseconds)."""
+        for converter in self._input_converters.values():
+            with contextlib.suppress(AudioError):  # a stray half sample at the very end
+                pcm = converter.flush()
+                self._place(self._user, self._base + len(self._user) // 2, pcm)
+        if self._to_pcm is not None:
+            with contextlib.suppress(AudioError):
+                pcm = self._to_pcm.flush()
+                self._place(self._agent, self._base + len(self._agent) // 2, pcm)
 
     def _now(self) -> int:
         """The timeline position of now, in samples (the timeline starts at the first call)."""
