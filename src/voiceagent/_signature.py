@@ -292,13 +292,22 @@ def read_signature(fn: Any, *, skip_first: bool, qualname: str) -> Signature:
             )
         )
     known = [p.name for p in params]
-    unknown = [name for name in doc.params if name not in known]
+    # A partial's docstring documents the parameters it binds too: they exist, just not here.
+    everything = set(known) | set(_parameter_names(source))
+    unknown = [name for name in doc.params if name not in everything]
     if unknown:
         raise ToolDefinitionError(
             f"tool {qualname}: the docstring documents {', '.join(map(repr, unknown))}, which "
             f"the function does not take (its parameters: {', '.join(known) or 'none'})"
         )
     return Signature(tuple(fields), defaults, tuple(injections), doc)
+
+
+def _parameter_names(fn: Any) -> list[str]:
+    try:
+        return list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return []
 
 
 _FIRST_KINDS: Final = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
