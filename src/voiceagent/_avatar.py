@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ._checks import (
     CompactRepr,
     Validator,
+    as_tuple,
     boolean,
     fail,
     instance_of,
@@ -20,9 +21,13 @@ from ._checks import (
     optional,
     sequence,
     text,
+    to_pair,
     to_tuple,
     url,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = [
     "Animation",
@@ -88,8 +93,8 @@ class VideoCrop(CompactRepr):
             ``top_left``.
     """
 
-    top_left: tuple[int, int] = attrs.field(converter=to_tuple, validator=_point)
-    bottom_right: tuple[int, int] = attrs.field(converter=to_tuple, validator=_point)
+    top_left: tuple[int, int] = attrs.field(converter=to_pair, validator=_point)
+    bottom_right: tuple[int, int] = attrs.field(converter=to_pair, validator=_point)
 
     def __attrs_post_init__(self) -> None:
         (x1, y1), (x2, y2) = self.top_left, self.bottom_right
@@ -192,6 +197,11 @@ class AvatarScene(CompactRepr):
     amplitude: float | None = _opt(number(0.0, 1.0, lo_open=True))
 
 
+def _ice_servers(value: Iterable[IceServer] | None) -> tuple[IceServer, ...] | None:
+    result: tuple[IceServer, ...] | None = as_tuple(value)
+    return result
+
+
 @attrs.frozen(kw_only=True, repr=False)
 class Avatar(CompactRepr):
     """A video (or photo) avatar that speaks the agent's answers, streamed over WebRTC.
@@ -217,7 +227,7 @@ class Avatar(CompactRepr):
     model: str | None = _opt(one_of("vasa-1"))
     ice_servers: tuple[IceServer, ...] | None = attrs.field(
         default=None,
-        converter=to_tuple,
+        converter=_ice_servers,
         validator=optional(
             sequence(
                 instance_of(IceServer, what="an IceServer(urls=...)"),

@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
-from typing import Any, Literal, TypeAlias, TypeVar, cast
+from typing import Any, Literal, TypeAlias, cast
 
 import attrs
 
@@ -25,6 +25,7 @@ __all__ = [
     "CompactRepr",
     "ModelFamily",
     "Validator",
+    "as_tuple",
     "boolean",
     "fail",
     "instance_of",
@@ -38,11 +39,11 @@ __all__ = [
     "string_map",
     "text",
     "to_mapping",
+    "to_pair",
     "to_tuple",
     "url",
 ]
 
-T = TypeVar("T")
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 """An attrs validator: ``(instance, attribute, value) -> None``, raising on a bad value."""
 
@@ -132,7 +133,7 @@ class CompactRepr:
 # --- converters -----------------------------------------------------------------------------
 
 
-def to_tuple(value: Iterable[T] | None) -> tuple[T, ...] | None:
+def as_tuple(value: Any) -> Any:
     """Lists and tuples become tuples; sets become sorted tuples (a stable wire order).
 
     A string, a mapping or any other value is returned unchanged for the validator to reject.
@@ -141,7 +142,19 @@ def to_tuple(value: Iterable[T] | None) -> tuple[T, ...] | None:
         return tuple(value)
     if isinstance(value, set | frozenset):
         return tuple(sorted(value, key=str))
-    return value  # type: ignore[return-value]
+    return value
+
+
+def to_tuple(value: Iterable[str] | None) -> tuple[str, ...] | None:
+    """:func:`as_tuple` for a collection of strings (typed for attrs' mypy plugin)."""
+    result: tuple[str, ...] | None = as_tuple(value)
+    return result
+
+
+def to_pair(value: Iterable[int]) -> tuple[int, int]:
+    """:func:`as_tuple` for an ``(x, y)`` point."""
+    result: tuple[int, int] = as_tuple(value)
+    return result
 
 
 def to_mapping(value: Mapping[str, str] | None) -> Mapping[str, str] | None:

@@ -124,7 +124,7 @@ def _voice_or_none(value: str | Voice | None) -> Voice | None:
     return None if value is None else voice_from(value)
 
 
-def _max_tokens(value: int | float | str | None) -> int | str | None:
+def _max_tokens(value: int | float | Literal["inf"] | None) -> int | str | None:
     return "inf" if value == math.inf else value  # type: ignore[return-value]
 
 
@@ -291,7 +291,11 @@ class SessionOptions(CompactRepr):
         self._check_model_support()
         transcription = self.input_transcription
         if isinstance(transcription, InputTranscription) and transcription.model is None:
-            check_transcription(self, transcription, transcription.model_for(self.model))
+            check_transcription(
+                "SessionOptions.input_transcription",
+                transcription,
+                transcription.model_for(self.model),
+            )
 
     def _check_audio_formats(self) -> None:
         fmt = self.input_audio_format or "pcm16"
