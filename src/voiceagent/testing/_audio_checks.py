@@ -170,11 +170,12 @@ async def check_audio_sink(
 
     Checked, each on a fresh sink: the protocol's members, with :meth:`clear` and
     :meth:`played_ms` synchronous; :meth:`played_ms` starts at 0 and never decreases;
-    after writing 200 ms and :meth:`drain`, 200 ms were played; :meth:`clear` drops what was
-    queued (after clear and drain, at most what had played when clear was called, plus a
-    fade), works on an empty sink and twice in a row, and the sink plays normally after
-    it; :meth:`aclose` is idempotent, :meth:`played_ms` still works after it, and
-    :meth:`write` then raises ``anyio.ClosedResourceError``.
+    after writing 200 ms and :meth:`drain`, 200 ms were played; :meth:`clear`, called once
+    100 ms have played and 200 ms more are written, drops what was queued (after clear and
+    drain, at most what had played when clear was called, plus a fade); clear works on an
+    empty sink and twice in a row, and the sink plays normally after it; :meth:`aclose` is
+    idempotent, :meth:`played_ms` still works after it, and :meth:`write` then raises
+    ``anyio.ClosedResourceError``.
 
     The audio written is a 440 Hz tone in the sink's format, 20 ms a frame.
 
@@ -247,7 +248,7 @@ async def _check_sink_accounting(sink: AudioSink, tol: float, seconds: float) ->
                 f"(tolerance {tol} ms)"
             )
     finally:
-        await sink.aclose()
+        await _close(sink)
 
 
 async def _check_sink_clear(sink: AudioSink, tol: float, seconds: float) -> None:
@@ -258,6 +259,8 @@ async def _check_sink_clear(sink: AudioSink, tol: float, seconds: float) -> None
             raise _fail(f"{name}.clear() returned a value (a coroutine?); it must be sync")
         sink.clear()
         with anyio.fail_after(seconds):
+            await _write_tone(sink, 100, positions)  # something played before the clear
+            await sink.drain()
             await _write_tone(sink, 200, positions)
             at_clear = positions.read("before clear()")
             sink.clear()
@@ -279,7 +282,7 @@ async def _check_sink_clear(sink: AudioSink, tol: float, seconds: float) -> None
                 f"{after} to {resumed} (tolerance {tol} ms)"
             )
     finally:
-        await sink.aclose()
+        await _close(sink)
 
 
 async def _check_sink_close(sink: AudioSink, seconds: float) -> None:
