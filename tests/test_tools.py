@@ -854,13 +854,14 @@ def _named(name: str) -> ToolSpec:
 def test_registry_is_an_ordered_mapping() -> None:
     a, b = _named("a"), _named("b")
     registry = ToolRegistry([b, a])
-    assert list(registry) == ["b", "a"]
+    assert list(registry) == [b, a]
+    assert registry.names() == ("b", "a")
     assert len(registry) == 2
     assert "a" in registry
+    assert "missing" not in registry
     assert registry["a"] is a
     assert registry.get("a") is a
     assert registry.get("missing") is None
-    assert list(registry.values()) == [b, a]
     assert repr(registry) == "ToolRegistry(['b', 'a'])"
     with pytest.raises(KeyError):
         registry["missing"]
@@ -881,10 +882,10 @@ def test_merged_puts_other_tools_after_and_changes_neither() -> None:
     class_tools = ToolRegistry([_named("a"), _named("b")])
     instance_tools = ToolRegistry([_named("c")])
     merged = class_tools.merged(instance_tools)
-    assert list(merged) == ["a", "b", "c"]
-    assert list(class_tools) == ["a", "b"]
-    assert list(instance_tools) == ["c"]
-    assert list(class_tools.merged([_named("d")])) == ["a", "b", "d"]
+    assert merged.names() == ("a", "b", "c")
+    assert class_tools.names() == ("a", "b")
+    assert instance_tools.names() == ("c",)
+    assert class_tools.merged([_named("d")]).names() == ("a", "b", "d")
     with pytest.raises(ToolDefinitionError, match="duplicate tool name 'b'"):
         class_tools.merged([_named("b")])
 

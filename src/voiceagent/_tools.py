@@ -19,7 +19,7 @@ import json
 import math
 import re
 import types
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final, Literal, TypeVar, overload
 
 import attrs
@@ -538,10 +538,11 @@ def _duplicate(name: str, first: ToolSpec, second: ToolSpec) -> str:
     )
 
 
-class ToolRegistry(Mapping[str, ToolSpec]):
-    """The tools of one agent, by name, in registration order.
+class ToolRegistry:
+    """The tools of one agent, in registration order, looked up by name.
 
-    A read-only mapping from tool name to :class:`ToolSpec`, plus :meth:`add`.
+    Iterating gives the :class:`ToolSpec` objects; :meth:`get`, ``registry[name]`` and
+    ``name in registry`` look one up by name; :meth:`names` lists the names.
 
     Args:
         specs: Tools to add, in order.
@@ -583,8 +584,7 @@ class ToolRegistry(Mapping[str, ToolSpec]):
         Raises:
             ToolDefinitionError: A name is in both.
         """
-        more = other.values() if isinstance(other, ToolRegistry) else other
-        return ToolRegistry([*self._specs.values(), *more])
+        return ToolRegistry([*self._specs.values(), *other])
 
     def to_sdk(self) -> list[FunctionTool]:
         """Return every tool as the SDK's ``FunctionTool``, in order."""
@@ -601,13 +601,31 @@ class ToolRegistry(Mapping[str, ToolSpec]):
         Returns:
             The outcome; an unknown name gives an error outcome listing the available tools.
         """
-        return await invoke(self.get(name), name, arguments_json, context, available=list(self))
+        return await invoke(self.get(name), name, arguments_json, context, available=self.names())
+
+    def get(self, name: str) -> ToolSpec | None:
+        """Return the tool called ``name``, or ``None``.
+
+        Args:
+            name: A tool name.
+
+        Returns:
+            The spec, or ``None``.
+        """
+        return self._specs.get(name)
+
+    def names(self) -> tuple[str, ...]:
+        """Return the tool names, in registration order."""
+        return tuple(self._specs)
 
     def __getitem__(self, name: str) -> ToolSpec:
         return self._specs[name]
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._specs)
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs
+
+    def __iter__(self) -> Iterator[ToolSpec]:
+        return iter(self._specs.values())
 
     def __len__(self) -> int:
         return len(self._specs)
