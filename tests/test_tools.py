@@ -965,6 +965,33 @@ async def test_sync_tools_run_in_a_worker_thread_and_async_tools_in_the_loop() -
     assert threads["async"] == threading.get_ident()
 
 
+async def test_a_sync_callable_returning_a_coroutine_is_awaited() -> None:
+    async def fetch(key: str) -> str:
+        return f"value of {key}"
+
+    def undecorated_wrapper(key: str) -> Any:
+        """Fetch a value."""
+        return fetch(key)
+
+    spec = make(undecorated_wrapper)
+    assert spec.is_async is False
+    assert (await run(spec, '{"key": "k"}')).output == "value of k"
+
+
+def test_partials_and_callable_objects_on_a_class_get_no_self() -> None:
+    def scale(factor: int, value: int) -> int:
+        """Scale a value."""
+        return factor * value
+
+    class WithPartial:
+        double = tool(name="double")(functools.partial(scale, 2))
+
+    [method] = collect_tools(WithPartial).values()
+    assert method.kind == "static"
+    assert method.spec.parameters["properties"] == {"value": {"type": "integer"}}
+    assert method.bind(WithPartial()).function(value=4) == 8
+
+
 @pytest.mark.parametrize(
     "arguments",
     [

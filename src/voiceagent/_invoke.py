@@ -7,6 +7,7 @@ cancellation.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import threading
@@ -208,7 +209,11 @@ async def _call(spec: ToolSpec, kwargs: dict[str, Any], call_id: str) -> Any:
     try:
         result = await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
         finished = True
-        return result
     finally:
         if not finished:
             abandoned.set()
+    if inspect.isawaitable(result):
+        # A sync-looking callable that returns a coroutine (a decorator without
+        # functools.wraps around an async function, say): finish it in the event loop.
+        result = await result
+    return result

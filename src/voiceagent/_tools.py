@@ -463,7 +463,8 @@ class ToolMethod:
     Attributes:
         attribute: The attribute name on the class.
         owner: The class that defines it (the most derived one, after overrides).
-        kind: ``"instance"``, ``"class"`` (``classmethod``) or ``"static"`` (``staticmethod``).
+        kind: ``"instance"`` (a function: gets ``self``), ``"class"`` (``classmethod``), or
+            ``"static"`` (``staticmethod``, or a partial or callable object: no ``self``).
         spec: The spec, with the unbound function; use :meth:`bind` to get a callable one.
     """
 
@@ -516,13 +517,13 @@ def collect_tools(cls: type) -> dict[str, ToolMethod]:
         options = get_tool_options(value)
         if options is None:
             continue
-        kind: Literal["instance", "class", "static"] = (
-            "static"
-            if isinstance(value, staticmethod)
-            else "class"
-            if isinstance(value, classmethod)
-            else "instance"
-        )
+        kind: Literal["instance", "class", "static"]
+        if isinstance(value, classmethod):
+            kind = "class"
+        elif inspect.isfunction(value):
+            kind = "instance"
+        else:  # staticmethod, or a partial or callable object: Python binds no self to those
+            kind = "static"
         raw: Any = value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
         spec = _build(raw, raw, skip_first=kind != "static", options=options)
         if spec.name in tools:
