@@ -606,6 +606,12 @@ def test_a_default_without_json_form_is_optional_with_no_default_shown() -> None
         "default": [],
     }
     assert parameters["required"] == ["room", "attendees"]
+    assert parameters["properties"]["unit"] == {
+        "type": "string",
+        "enum": ["c", "f"],
+        "default": "c",
+    }
+    assert parameters["properties"]["point"]["default"] is None
 
 
 @pytest.mark.parametrize("arguments", ["", "  ", "\n", "{}", " {} "])
