@@ -7,11 +7,14 @@ import types
 import pytest
 
 import voiceagent
+import voiceagent.audio
 import voiceagent.errors
 import voiceagent.testing
 
 
-@pytest.mark.parametrize("module", [voiceagent, voiceagent.testing, voiceagent.errors])
+@pytest.mark.parametrize(
+    "module", [voiceagent, voiceagent.audio, voiceagent.testing, voiceagent.errors]
+)
 def test_all_matches_public_names(module: types.ModuleType) -> None:
     public = {
         name
