@@ -1,7 +1,7 @@
 """The two plug points for audio, :class:`AudioSource` and :class:`AudioSink`, and small
 base classes that supply their boilerplate.
 
-Both are :class:`typing.Protocol`\\ s: any object with the right members plugs in, no
+Both are :class:`typing.Protocol` classes: any object with the right members plugs in, no
 inheritance needed. :func:`voiceagent.testing.check_audio_source` and
 :func:`voiceagent.testing.check_audio_sink` check an implementation against the contract.
 """
