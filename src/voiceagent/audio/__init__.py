@@ -18,6 +18,7 @@ conversion that resamples or mixes channels.
 from ._convert import Converter as Converter
 from ._convert import Reframer as Reframer
 from ._convert import converted as converted
+from ._device import DeviceInfo as DeviceInfo
 from ._device import Microphone as Microphone
 from ._device import Speaker as Speaker
 from ._device import list_devices as list_devices
@@ -45,6 +46,7 @@ __all__ = [
     "AudioSource",
     "AudioSourceBase",
     "Converter",
+    "DeviceInfo",
     "Encoding",
     "MemorySink",
     "MemorySource",

@@ -370,7 +370,7 @@ class Speaker(AudioSinkBase):
             fade_bytes=max(format.bytes_for_ms(fade_ms), format.block_align),
         )
         self._stream: Any = None
-        self._error: str | None = None
+        self._opening = anyio.Lock()
 
     @property
     def format(self) -> AudioFormat:
@@ -392,8 +392,6 @@ class Speaker(AudioSinkBase):
         return self._format.ms_for_bytes(self._buffer.queued_bytes)
 
     def _callback(self, outdata: Any, frames: int, time: Any, status: Any) -> None:
-        if status.output_underflow and self._error is None:
-            logger.debug("speaker %r: output underflow", self._name)
         self._buffer.fill(outdata, len(outdata))
 
     def _open(self) -> None:
@@ -414,7 +412,9 @@ class Speaker(AudioSinkBase):
 
     async def _write(self, frame: bytes) -> None:
         if self._stream is None:
-            await anyio.to_thread.run_sync(self._open)
+            async with self._opening:
+                if self._stream is None:
+                    await anyio.to_thread.run_sync(self._open)
         if self._max_buffer is not None:
             while (queued := self._buffer.queued_bytes) and queued + len(frame) > self._max_buffer:
                 await anyio.sleep(self._block_s)

@@ -262,9 +262,13 @@ class MemorySink(AudioSinkBase):
 
     def clear(self) -> None:
         """Drop everything queued and not yet played (``realtime``; else nothing is queued)."""
+        if not self._realtime:
+            with contextlib.suppress(RuntimeError):  # works outside an event loop too
+                self.clears.append(anyio.current_time())
+            return
         now = anyio.current_time()
         self.clears.append(now)
-        if self._realtime and not self._closed:
+        if not self._closed:
             self._advance(now)
             self._cleared += len(self._queue)
             self._queue.clear()
