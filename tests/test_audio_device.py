@@ -86,6 +86,7 @@ def test_clear_fades_out_within_one_block_and_drops_the_rest() -> None:
     fill(buffer)
     buffer.clear()
     assert buffer.cleared_bytes == 9 * BLOCK - 240
+    assert buffer.played_bytes == BLOCK + 240  # final at once: the fade-out counts now
     out = fill(buffer)
     fade = out[:120]
     assert np.all(np.diff(fade.astype(int)) < 0)  # strictly decreasing: no step, no click

@@ -218,7 +218,9 @@ class PlaybackBuffer:
     Playback starts once ``jitter_bytes`` are queued, or once the queue has waited that
     long (so the tail of a response never sticks), or at once when draining. When the
     queue runs dry mid-play (an underrun) it primes again. :meth:`clear` keeps only the
-    first ``fade_bytes`` of the queue, faded out linearly, which the next :meth:`fill` plays.
+    first ``fade_bytes`` of the queue, faded out linearly, which the next :meth:`fill` plays;
+    that fade-out counts as played at once, so :attr:`played_bytes` does not move after a
+    clear until new audio plays.
 
     Args:
         fmt: The pcm16 format of the audio.
@@ -238,7 +240,7 @@ class PlaybackBuffer:
         self.draining = False
         """When true the buffer plays what it holds without waiting for the jitter fill."""
         self.played_bytes = 0
-        """Bytes of audio (not silence) handed to the device."""
+        """Bytes of audio (not silence) handed to the device, or faded out by a clear."""
         self.cleared_bytes = 0
         """Bytes dropped by :meth:`clear`."""
         self.underruns = 0
@@ -260,6 +262,9 @@ class PlaybackBuffer:
         with self._lock:
             head = bytes(self._queue[: self._fmt.align(self._fade_bytes)])
             self.cleared_bytes += len(self._queue) - len(head)
+            # The fade-out counts as played now, so played_bytes is final once clear()
+            # returns: it grows again only with audio written after the clear.
+            self.played_bytes += len(head)
             self._queue.clear()
             self._fade = self._fade_out(self._fade + head)
             self._priming = True
@@ -274,7 +279,6 @@ class PlaybackBuffer:
     def _next(self, nbytes: int) -> bytes:
         if self._fade:
             chunk, self._fade = self._fade[:nbytes], self._fade[nbytes:]
-            self.played_bytes += len(chunk)
             return chunk + bytes(nbytes - len(chunk))
         queue = self._queue
         if self._priming:
@@ -318,7 +322,9 @@ class Speaker(AudioSinkBase):
     :meth:`played_ms` is the real playback position: the audio the device callback has
     handed to the device (the device's own output latency, a few ms to tens of ms, is not
     subtracted). :meth:`clear` stops playback within one device block with a
-    ``fade_ms`` fade-out, so there is no click. The device opens on the first write.
+    ``fade_ms`` fade-out, so there is no click; the fade-out counts as played the moment
+    :meth:`clear` is called, so :meth:`played_ms` read right after it is final for the
+    cleared audio. The device opens on the first write.
 
     Args:
         device: The device's index, a unique part of its name, or ``None`` for the default
@@ -422,7 +428,11 @@ class Speaker(AudioSinkBase):
         self._buffer.push(frame)
 
     def clear(self) -> None:
-        """Drop the queue; the device goes silent within one block, with a short fade."""
+        """Drop the queue; the device goes silent within one block, with a short fade.
+
+        The fade-out (``fade_ms``) counts as played at once: :meth:`played_ms` then grows
+        only with audio written after this call.
+        """
         self._buffer.clear()
 
     def played_ms(self) -> float:

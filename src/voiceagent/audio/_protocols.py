@@ -67,7 +67,12 @@ class AudioSink(Protocol):
         ...
 
     def clear(self) -> None:
-        """Drop everything queued and not yet played. Synchronous; never blocks."""
+        """Drop everything queued and not yet played. Synchronous; never blocks.
+
+        Once it returns, :meth:`played_ms` should grow only with audio written afterwards
+        (a sink that fades out counts the fade as played at once), so that the position
+        read right after a clear is where the next audio starts.
+        """
         ...
 
     def played_ms(self) -> float:
