@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import AsyncIterator, Callable
 
     from azure.ai.voicelive.aio import VoiceLiveConnection
     from azure.ai.voicelive.models import ServerEvent
+
+    from voiceagent import AgentSession
+    from voiceagent.events import AgentTranscript
+    from voiceagent.testing import Emulator, EmulatorConnection
 
 
 async def recv_until(
@@ -71,3 +76,37 @@ def is_a(obj: object, cls: type) -> Any:
     (typed Optional throughout) without a ``None`` check on each."""
     assert isinstance(obj, cls), f"{type(obj).__name__} is not a {cls.__name__}"
     return obj
+
+
+def connect_args(emu: Emulator) -> dict[str, Any]:
+    """The endpoint and credential arguments that point a session at ``emu``."""
+    return {"endpoint": emu.endpoint, "credential": emu.credential}
+
+
+@contextlib.asynccontextmanager
+async def agent_transcripts(
+    session: AgentSession, count: int, *, timeout: float = 10.0
+) -> AsyncIterator[list[AgentTranscript]]:
+    """Collect the session's final agent transcripts; on exit, wait until ``count`` arrived.
+
+    The subscription starts before the body runs, so nothing the body causes is missed.
+    """
+    from voiceagent.events import AgentTranscript
+
+    collected: list[AgentTranscript] = []
+    stream = session.events()
+    yield collected
+    with anyio.fail_after(timeout):
+        async for event in stream:
+            if isinstance(event, AgentTranscript):
+                collected.append(event)
+                if len(collected) >= count:
+                    break
+    await stream.aclose()
+
+
+async def wait_closed(connection: EmulatorConnection, timeout: float = 5.0) -> None:
+    """Wait until the emulator has seen ``connection`` close (the close is asynchronous)."""
+    with anyio.fail_after(timeout):
+        while not connection.closed:  # noqa: ASYNC110 - a flag of the emulator's, no event
+            await anyio.sleep(0.005)

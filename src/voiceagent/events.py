@@ -1,0 +1,284 @@
+"""voiceagent's own high-level events.
+
+The session turns the service's wire events into these and hands them to the router
+(``@agent.on(UserTranscript)``) and to ``session.events()``. They are frozen attrs
+classes; SDK server events are passed through to handlers untouched as well.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import attrs
+
+from ._turns import TurnState
+
+__all__ = [
+    "AgentTranscript",
+    "AgentTranscriptDelta",
+    "AvatarAnimation",
+    "EndReason",
+    "Event",
+    "Interrupted",
+    "ServiceErrorReported",
+    "SessionEnded",
+    "SessionStarted",
+    "ToolCallFinished",
+    "ToolCallStarted",
+    "TurnChanged",
+    "TurnMetrics",
+    "TurnState",
+    "UserSpeechStarted",
+    "UserSpeechStopped",
+    "UserTranscript",
+    "UserTranscriptDelta",
+]
+
+
+class EndReason(enum.Enum):
+    """Why a session ended."""
+
+    INPUT_FINISHED = "input_finished"
+    """The audio source was exhausted and the agent finished its last answer."""
+    ENDED = "ended"
+    """``session.end()`` was called (by the application, a tool or a handler)."""
+    CANCELLED = "cancelled"
+    """The task running the session was cancelled (for example by Ctrl-C)."""
+    CONNECTION_LOST = "connection_lost"
+    """The connection to the service dropped."""
+    ERROR = "error"
+    """An error ended the session (a fatal service error or a fatal handler error)."""
+
+
+@attrs.frozen(kw_only=True)
+class Event:
+    """Base class of voiceagent's own events."""
+
+
+@attrs.frozen(kw_only=True)
+class SessionStarted(Event):
+    """The connection is open and the session is configured.
+
+    Attributes:
+        session_id: The service's session id.
+        model: The model the session runs on.
+        session: The session configuration the service reported (``session.updated``),
+            as the SDK's model object.
+    """
+
+    session_id: str
+    model: str | None
+    session: Any = attrs.field(repr=False, default=None)
+
+
+@attrs.frozen(kw_only=True)
+class SessionEnded(Event):
+    """The session ended; no further events follow.
+
+    Attributes:
+        reason: Why it ended.
+        error: The exception that ended it, for the error and connection-lost reasons.
+    """
+
+    reason: EndReason
+    error: BaseException | None = None
+
+
+@attrs.frozen(kw_only=True)
+class UserSpeechStarted(Event):
+    """The service heard the user start speaking.
+
+    Attributes:
+        item_id: The user item the speech will become.
+        audio_start_ms: Where the speech starts, in ms of input audio since the session start.
+    """
+
+    item_id: str
+    audio_start_ms: int
+
+
+@attrs.frozen(kw_only=True)
+class UserSpeechStopped(Event):
+    """The service heard the user stop speaking.
+
+    Attributes:
+        item_id: The user item the speech becomes.
+        audio_end_ms: Where the speech ends, in ms of input audio since the session start.
+    """
+
+    item_id: str
+    audio_end_ms: int
+
+
+@attrs.frozen(kw_only=True)
+class UserTranscriptDelta(Event):
+    """A partial transcription of the user's speech.
+
+    Attributes:
+        item_id: The user item being transcribed.
+        delta: The new text.
+    """
+
+    item_id: str
+    delta: str
+
+
+@attrs.frozen(kw_only=True)
+class UserTranscript(Event):
+    """The final transcription of one user turn.
+
+    Attributes:
+        item_id: The user item.
+        text: The full transcript.
+    """
+
+    item_id: str
+    text: str
+
+
+@attrs.frozen(kw_only=True)
+class AgentTranscriptDelta(Event):
+    """A piece of the agent's answer as it is generated (audio transcript or text).
+
+    Attributes:
+        item_id: The assistant item.
+        response_id: The response producing it.
+        delta: The new text.
+    """
+
+    item_id: str
+    response_id: str
+    delta: str
+
+
+@attrs.frozen(kw_only=True)
+class AgentTranscript(Event):
+    """The final text of one assistant item.
+
+    Attributes:
+        item_id: The assistant item.
+        text: The text. When ``interrupted`` and word timings were available, only the
+            words the user heard; otherwise the whole generated text.
+        interrupted: True when the user interrupted this item before it was fully played.
+    """
+
+    item_id: str
+    text: str
+    interrupted: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class Interrupted(Event):
+    """The user interrupted the agent (barge-in, or ``session.interrupt()``).
+
+    Attributes:
+        item_id: The assistant audio item that was playing, if any.
+        heard_ms: How much of it the user heard; the conversation is truncated there.
+    """
+
+    item_id: str | None
+    heard_ms: float
+
+
+@attrs.frozen(kw_only=True)
+class ToolCallStarted(Event):
+    """A tool call is starting.
+
+    Attributes:
+        call_id: The function call's id.
+        name: The tool's name.
+        arguments: The JSON arguments the model sent.
+    """
+
+    call_id: str
+    name: str
+    arguments: str
+
+
+@attrs.frozen(kw_only=True)
+class ToolCallFinished(Event):
+    """A tool call ended and its output was sent to the model.
+
+    Attributes:
+        call_id: The function call's id.
+        name: The tool's name.
+        arguments: The JSON arguments the model sent.
+        result: What the tool returned (None on error).
+        output: The text sent to the model as the call's output.
+        error: The model-visible error text, or None on success.
+        duration_s: How long the call ran, in seconds.
+    """
+
+    call_id: str
+    name: str
+    arguments: str
+    result: Any
+    output: str
+    error: str | None
+    duration_s: float
+
+
+@attrs.frozen(kw_only=True)
+class ServiceErrorReported(Event):
+    """The service sent an ``error`` event.
+
+    Attributes:
+        code: The error code (for example ``"invalid_value"``), if any.
+        message: The service's message.
+        error_type: The error's type (for example ``"invalid_request_error"``).
+        param: The parameter at fault, if any.
+        event_id: The id of the client event that caused it, if any.
+    """
+
+    code: str | None
+    message: str
+    error_type: str | None = None
+    param: str | None = None
+    event_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class TurnChanged(Event):
+    """The conversation's turn state changed.
+
+    Attributes:
+        old: The previous state.
+        new: The new state.
+    """
+
+    old: TurnState
+    new: TurnState
+
+
+@attrs.frozen(kw_only=True)
+class TurnMetrics(Event):
+    """Latency of one agent turn.
+
+    Attributes:
+        response_id: The response measured.
+        latency_s: From the user's speech stopping (or the turn's request) to the first
+            agent audio (or text) arriving, in seconds.
+    """
+
+    response_id: str
+    latency_s: float
+
+
+@attrs.frozen(kw_only=True)
+class AvatarAnimation(Event):
+    """Avatar animation data from the service (visemes or blendshapes).
+
+    Attributes:
+        kind: ``"viseme"`` or ``"blendshapes"``.
+        item_id: The assistant item it belongs to.
+        audio_offset_ms: Where in the item's audio it applies (visemes).
+        viseme_id: The viseme id (visemes).
+        frames: The blendshape frames as the service sent them (blendshapes).
+    """
+
+    kind: str
+    item_id: str
+    audio_offset_ms: int | None = None
+    viseme_id: int | None = None
+    frames: Any = None
