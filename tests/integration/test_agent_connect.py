@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 import socket
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import aiohttp
 import pytest
 import yarl
 from azure.ai.voicelive.aio import ConnectionError as SdkConnectionError
-from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError
 from multidict import CIMultiDict, CIMultiDictProxy
 
@@ -26,6 +25,9 @@ from voiceagent.errors import (
 from voiceagent.testing import Emulator, EmulatorTokenCredential
 
 from ..helpers import agent_transcripts
+
+if TYPE_CHECKING:
+    from azure.core.credentials import AccessToken
 
 ENV = (
     "AZURE_VOICELIVE_ENDPOINT",
