@@ -11,6 +11,8 @@ async with Emulator(script=script, speed=None) as emu:
 ```
 """
 
+from ._audio_checks import check_audio_sink as check_audio_sink
+from ._audio_checks import check_audio_source as check_audio_source
 from ._connection import EmulatorConnection as EmulatorConnection
 from ._emulator import Emulator as Emulator
 from ._emulator import EmulatorTokenCredential as EmulatorTokenCredential
@@ -36,5 +38,7 @@ __all__ = [
     "ToolCall",
     "Turn",
     "WordTiming",
+    "check_audio_sink",
+    "check_audio_source",
     "synthesize",
 ]
