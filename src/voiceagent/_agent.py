@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 import attrs
 
+from . import _turns as t
 from ._options import SessionOptions
 from ._router import EventRouter, marked_handlers
 from ._tools import ToolMethod, ToolRegistry, ToolSpec, collect_tools
@@ -28,7 +29,7 @@ E = TypeVar("E")
 R = TypeVar("R", bound="Awaitable[None] | None")
 
 _OPTION_NAMES: frozenset[str] = frozenset(attrs.fields_dict(SessionOptions))
-_AGENT_SETTINGS = ("greeting", "fatal_handler_errors")
+_AGENT_SETTINGS = ("greeting", "fatal_handler_errors", "confirm_interruption_ms", "min_turn_ms")
 
 
 class Agent:
@@ -58,6 +59,8 @@ class Agent:
 
     greeting: ClassVar[str | None] = None
     fatal_handler_errors: ClassVar[bool] = False
+    confirm_interruption_ms: ClassVar[int | None] = None
+    min_turn_ms: ClassVar[int] = 400
 
     _class_options: ClassVar[dict[str, Any]] = {}
     _class_tools: ClassVar[dict[str, ToolMethod]] = {}
@@ -113,6 +116,24 @@ class Agent:
         self.handler_errors_fatal: bool = bool(
             options.get("fatal_handler_errors", cls.fatal_handler_errors)
         )
+        window = options.get("confirm_interruption_ms", cls.confirm_interruption_ms)
+        min_turn = options.get("min_turn_ms", cls.min_turn_ms)
+        try:
+            # Validated now (not when a session starts) by building the machine's config.
+            t.TurnConfig(
+                server_detects_turns=True,
+                server_cancels_on_speech=window is None,
+                server_truncates=False,
+                server_creates_response=window is None,
+                confirm_window_ms=window,
+                min_turn_ms=min_turn,
+            )
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{cls.__qualname__}: {exc}") from None
+        self.interruption_window_ms: int | None = window
+        """The confirmation window in force (``confirm_interruption_ms``), or None."""
+        self.shortest_turn_ms: int = min_turn
+        """The shortest speech that counts as a turn within the window (``min_turn_ms``)."""
         self._tools = ToolRegistry()
         for method in cls._class_tools.values():
             self._tools.add(method.bind(self))

@@ -55,6 +55,7 @@ from .errors import (
 )
 from .events import (
     EndReason,
+    Interrupted,
     SessionEnded,
     SessionStarted,
     ToolCallFinished,
@@ -183,7 +184,11 @@ class AgentSession:
             _output_wire(sink.format, options) if sink is not None and audio_out else None
         )
         """The wire format of the agent's audio (converted to the sink's format)."""
-        self._machine = t.TurnMachine(_turn_config(options))
+        options = _with_confirmation_window(options, agent.interruption_window_ms)
+        self.options = options
+        self._machine = t.TurnMachine(
+            _turn_config(options, agent.interruption_window_ms, agent.shortest_turn_ms)
+        )
         self._history = History()
         self._translator = Translator(
             self.output_format or AudioFormat(), self._history, self._cancel_on_interrupt
@@ -240,7 +245,9 @@ class AgentSession:
         )
         self._history.set(None, Message(role="user", text=text))
         self._turn_started_at = anyio.current_time()
-        await self._execute(self._machine.handle(t.Commit(audio=False), anyio.current_time()))
+        await self._execute(
+            self._machine.handle(t.Commit(audio=False, played_ms=self._played()), self._now())
+        )
 
     async def add_message(self, role: Literal["user", "assistant", "system"], text: str) -> None:
         """Add a message to the conversation without asking for an answer (history injection).
@@ -279,6 +286,7 @@ class AgentSession:
         await conn.response.create(
             response=ResponseCreateParams(pre_generated_assistant_message=message)
         )
+        await self._execute(self._machine.handle(t.ResponseRequested(), self._now()))
 
     async def interrupt(self) -> None:
         """Stop the agent now: clear its queued audio, cancel its answer, and truncate the
@@ -291,7 +299,9 @@ class AgentSession:
         """End the user's turn (manual or push-to-talk turns) and ask for an answer."""
         self._require_open()
         self._turn_started_at = self._now()
-        await self._execute(self._machine.handle(t.Commit(audio=True), self._now()))
+        await self._execute(
+            self._machine.handle(t.Commit(audio=True, played_ms=self._played()), self._now())
+        )
 
     def end(self) -> None:
         """End the conversation once the agent has finished its current answer.
@@ -526,7 +536,11 @@ class AgentSession:
             self._source_done = True
             if self._machine.state is t.TurnState.USER_SPEAKING:
                 self._turn_started_at = self._now()
-                await self._execute(self._machine.handle(t.Commit(audio=True), self._now()))
+                await self._execute(
+                    self._machine.handle(
+                        t.Commit(audio=True, played_ms=self._played()), self._now()
+                    )
+                )
             self._maybe_finish()
             return
         if kind == "error":
@@ -587,7 +601,7 @@ class AgentSession:
                 actions = self._machine.handle(t.PlaybackProgress(played_ms=played), now)
                 deadline = self._machine.next_deadline
                 if deadline is not None and now >= deadline:
-                    actions = [*actions, *self._machine.handle(t.Tick(), now)]
+                    actions = [*actions, *self._machine.handle(t.Tick(played_ms=played), now)]
                 await self._execute(actions)
                 self._maybe_finish()
             else:
@@ -655,6 +669,8 @@ class AgentSession:
             elif isinstance(action, t.TurnChanged):
                 await self._publish(TurnChanged(old=action.old, new=action.new))
                 self._clock_wake.set()
+            elif isinstance(action, t.AgentInterrupted):
+                await self._publish(Interrupted(item_id=action.item_id, heard_ms=action.heard_ms))
             elif isinstance(action, t.PausePlayback | t.ResumePlayback):
                 method = "pause" if isinstance(action, t.PausePlayback) else "resume"
                 hook: Callable[[], None] | None = getattr(self.sink, method, None)
@@ -758,6 +774,9 @@ class AgentSession:
             raise ConnectError(f"the session has ended ({self._reason.value})")
         return self._connection()
 
+    def _played(self) -> float | None:
+        return self.sink.played_ms() if self.sink is not None else None
+
     @staticmethod
     def _now() -> float:
         return anyio.current_time()
@@ -783,7 +802,19 @@ def _output_wire(fmt: AudioFormat, options: SessionOptions) -> AudioFormat:
     return wire_format_for(fmt)
 
 
-def _turn_config(options: SessionOptions) -> t.TurnConfig:
+def _with_confirmation_window(options: SessionOptions, window_ms: int | None) -> SessionOptions:
+    """With a confirmation window the client decides about interruptions, so the server
+    must neither cancel, truncate nor answer on its own."""
+    detection = options.effective_turn_detection()
+    if window_ms is None or detection is None:
+        return options
+    changes: dict[str, Any] = {"interrupt_response": False, "create_response": False}
+    if attrs.has(type(detection)) and "auto_truncate" in attrs.fields_dict(type(detection)):
+        changes["auto_truncate"] = False
+    return options.evolve(turn_detection=attrs.evolve(detection, **changes))
+
+
+def _turn_config(options: SessionOptions, window_ms: int | None, min_turn_ms: int) -> t.TurnConfig:
     detection = options.effective_turn_detection()
     if detection is None:
         return t.TurnConfig(
@@ -792,11 +823,16 @@ def _turn_config(options: SessionOptions) -> t.TurnConfig:
             server_creates_response=False,
             server_detects_turns=False,
         )
+    prefix = getattr(detection, "prefix_padding_ms", None)
+    silence = getattr(detection, "silence_duration_ms", None)
     return t.TurnConfig(
         server_cancels_on_speech=detection.interrupt_response is not False,
         server_truncates=bool(getattr(detection, "auto_truncate", None)),
         server_creates_response=detection.create_response is not False,
         server_detects_turns=True,
+        confirm_window_ms=window_ms,
+        min_turn_ms=min_turn_ms,
+        vad_padding_ms=(300 if prefix is None else prefix) + (500 if silence is None else silence),
     )
 
 

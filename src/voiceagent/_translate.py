@@ -76,7 +76,11 @@ class Translator:
 
     def _speech_stopped(self, event: Any, played_ms: float) -> tuple[Inputs, Events]:
         return (
-            [t.SpeechStopped(item_id=event.item_id, audio_end_ms=event.audio_end_ms)],
+            [
+                t.SpeechStopped(
+                    item_id=event.item_id, audio_end_ms=event.audio_end_ms, played_ms=played_ms
+                )
+            ],
             [UserSpeechStopped(item_id=event.item_id, audio_end_ms=event.audio_end_ms)],
         )
 
@@ -140,7 +144,7 @@ class Translator:
     def _transcript_delta(self, event: Any, played_ms: float) -> tuple[Inputs, Events]:
         delta = event.delta or ""
         return (
-            [t.TranscriptDelta(item_id=event.item_id, text=delta)],
+            [t.TranscriptDelta(item_id=event.item_id, text=delta, response_id=event.response_id)],
             [
                 AgentTranscriptDelta(
                     item_id=event.item_id, response_id=event.response_id, delta=delta
@@ -152,7 +156,14 @@ class Translator:
         text = getattr(event, "transcript", None)
         if text is None:
             text = getattr(event, "text", "")
-        return [t.TranscriptDone(item_id=event.item_id, text=text or "")], []
+        return (
+            [
+                t.TranscriptDone(
+                    item_id=event.item_id, text=text or "", response_id=event.response_id
+                )
+            ],
+            [],
+        )
 
     def _word_timestamp(self, event: Any, played_ms: float) -> tuple[Inputs, Events]:
         return (
@@ -162,6 +173,7 @@ class Translator:
                     text=event.text,
                     start_ms=event.audio_offset_ms,
                     duration_ms=event.audio_duration_ms,
+                    response_id=event.response_id,
                 )
             ],
             [],
@@ -235,7 +247,9 @@ class Translator:
     def record(self, event: object) -> None:
         """Record transcripts in the history."""
         if isinstance(event, UserTranscript):
-            self._history.set(event.item_id, Message(role="user", text=event.text))
+            self._history.set(
+                event.item_id, Message(role="user", text=event.text, item_id=event.item_id)
+            )
         elif isinstance(event, AgentTranscript):
             self._history.set(
                 event.item_id,
