@@ -64,7 +64,7 @@ from .events import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
     from types import TracebackType
 
     from anyio.abc import TaskStatus
@@ -201,7 +201,8 @@ class AgentSession:
             _EVENT_BUFFER
         )
         self._subscribers: list[MemoryObjectSendStream[object]] = []
-        self._playback: collections.deque[bytes] = collections.deque()
+        self._playback: collections.deque[bytes | None] = collections.deque()
+        """Agent audio (wire format) waiting for the sink; None marks an item's end."""
         self._playback_ready = anyio.Event()
         self._out_converter: Converter | None = None
         self._clock_wake = anyio.Event()
@@ -358,13 +359,13 @@ class AgentSession:
             tg = anyio.create_task_group()
             await tg.__aenter__()
             self._tg = tg
-            await tg.start(self._dispatch_loop)
-            await tg.start(self._receive_loop)
-            await tg.start(self._clock_loop)
+            await tg.start(self._guard, self._dispatch_loop)
+            await tg.start(self._guard, self._receive_loop)
+            await tg.start(self._guard, self._clock_loop)
             if self.sink is not None:
-                await tg.start(self._playback_loop)
+                await tg.start(self._guard, self._playback_loop)
             if self.source is not None:
-                await tg.start(self._send_loop)
+                await tg.start(self._guard, self._send_loop)
             if self.agent.greeting_text:
                 await self.say(self.agent.greeting_text)
         except BaseException as exc:
@@ -483,6 +484,26 @@ class AgentSession:
 
     # -- loops ---------------------------------------------------------------------
 
+    async def _guard(
+        self,
+        loop: Callable[..., Awaitable[None]],
+        *,
+        task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Run one loop; its failure ends the session with that error (not a group)."""
+        settings = self._settings
+        assert settings is not None
+        try:
+            with map_errors(settings, opening=False):
+                await loop(task_status=task_status)
+        except ConnectionLostError as exc:
+            self._fail(EndReason.CONNECTION_LOST, exc)
+        except VoiceAgentError as exc:
+            self._fail(EndReason.ERROR, exc)
+        except Exception as exc:
+            log.exception("voiceagent session loop %s failed", loop.__name__)
+            self._fail(EndReason.ERROR, exc)
+
     async def _send_loop(
         self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:
@@ -491,7 +512,11 @@ class AgentSession:
         assert source is not None
         assert self.input_format is not None
         task_status.started()
-        record = getattr(self.sink, "record_input", None)
+        record = (
+            getattr(self.sink, "record_input", None)
+            if getattr(self.sink, "records_input", False)
+            else None
+        )
         async for frame in converted(source, self.input_format):
             await conn.input_audio_buffer.append(audio=base64.b64encode(frame).decode("ascii"))
             if record is not None:
@@ -547,6 +572,9 @@ class AgentSession:
             await self._on_error(event)
         elif kind == "input_audio_buffer.speech_stopped":
             self._turn_started_at = self._now()
+        elif kind == "response.audio.done" and self.sink is not None:
+            self._playback.append(None)
+            self._playback_ready.set()
         now = self._now()
         played = self.sink.played_ms() if self.sink is not None else math.inf
         inputs, events = self._translator.translate(event, played_ms=played)
@@ -583,7 +611,11 @@ class AgentSession:
             data = self._playback.popleft()
             if self._out_converter is None:
                 self._out_converter = Converter(wire, sink.format)
-            frame = self._out_converter.convert(data)
+            if data is None:
+                # End of an item's audio: the resampler's last few ms come out now.
+                frame = self._out_converter.flush()
+            else:
+                frame = self._out_converter.convert(data)
             if frame:
                 await sink.write(frame)
             self._clock_wake.set()
@@ -759,7 +791,7 @@ class AgentSession:
         if self._tg is not None:
             self._tg.cancel_scope.cancel()
 
-    def _fail(self, reason: EndReason, error: VoiceAgentError) -> None:
+    def _fail(self, reason: EndReason, error: Exception) -> None:
         if self._reason is None:
             self._error = error
         self._finish(reason)
@@ -825,9 +857,11 @@ def _turn_config(options: SessionOptions, window_ms: int | None, min_turn_ms: in
         )
     prefix = getattr(detection, "prefix_padding_ms", None)
     silence = getattr(detection, "silence_duration_ms", None)
+    interrupts = detection.interrupt_response is not False
     return t.TurnConfig(
-        server_cancels_on_speech=detection.interrupt_response is not False,
-        server_truncates=bool(getattr(detection, "auto_truncate", None)),
+        server_cancels_on_speech=interrupts,
+        # The service truncates by itself only when it also interrupts (protocol §4.7).
+        server_truncates=interrupts and bool(getattr(detection, "auto_truncate", None)),
         server_creates_response=detection.create_response is not False,
         server_detects_turns=True,
         confirm_window_ms=window_ms,
