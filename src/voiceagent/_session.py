@@ -215,6 +215,8 @@ class AgentSession:
         self._session_id: str | None = None
         self._turn_started_at: float | None = None
         self._barrier_pending = False
+        self._uncommitted_ms = 0.0
+        """Input audio appended since the last commit (ours or the server's)."""
 
     # -- public API ----------------------------------------------------------------
 
@@ -519,6 +521,7 @@ class AgentSession:
         )
         async for frame in converted(source, self.input_format):
             await conn.input_audio_buffer.append(audio=base64.b64encode(frame).decode("ascii"))
+            self._uncommitted_ms += self.input_format.ms_for_bytes(len(frame))
             if record is not None:
                 record(frame, self.input_format)
         await self._on_source_end()
@@ -559,7 +562,11 @@ class AgentSession:
         if kind == "session.updated" and getattr(self, "_barrier_pending", False):
             self._barrier_pending = False
             self._source_done = True
-            if self._machine.state is t.TurnState.USER_SPEAKING:
+            manual = not self._machine.config.server_detects_turns
+            if self._machine.state is t.TurnState.USER_SPEAKING or (
+                manual and self._uncommitted_ms > 0
+            ):
+                # The source ended mid-turn: that is the end of the user's turn.
                 self._turn_started_at = self._now()
                 await self._execute(
                     self._machine.handle(
@@ -572,6 +579,8 @@ class AgentSession:
             await self._on_error(event)
         elif kind == "input_audio_buffer.speech_stopped":
             self._turn_started_at = self._now()
+        elif kind == "input_audio_buffer.committed":
+            self._uncommitted_ms = 0.0
         elif kind == "response.audio.done" and self.sink is not None:
             self._playback.append(None)
             self._playback_ready.set()
@@ -694,6 +703,7 @@ class AgentSession:
                 await conn.response.create()
             elif isinstance(action, t.CommitInput):
                 await conn.input_audio_buffer.commit()
+                self._uncommitted_ms = 0.0
             elif isinstance(action, t.AgentTranscriptFinal):
                 event = self._translator.agent_transcript(action)
                 self._record_history(event)
