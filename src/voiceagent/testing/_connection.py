@@ -198,11 +198,14 @@ class EmulatorConnection:
             log.debug("%s: send failed, closing: %s", self.id, exc)
             self._close_now()
             return
+        logging_on = log.isEnabledFor(logging.INFO)
+        if not (self._record_events or logging_on):
+            return
         if wire["type"] == "response.audio.delta":
             wire["delta"] = _b64_size(wire["delta"])
         if self._record_events:
             self.sent.append(wire)
-        if log.isEnabledFor(logging.INFO):
+        if logging_on:
             log.info("%s -> %s", self.id, describe(wire))
 
     async def send_error(
@@ -289,6 +292,10 @@ class EmulatorConnection:
             self._close_now()
 
     def _record(self, event: dict[str, Any]) -> None:
+        self.events_received += 1
+        logging_on = log.isEnabledFor(logging.INFO)
+        if not (self._record_events or logging_on):
+            return
         recorded = event
         audio = event.get("audio")
         if isinstance(audio, str) and event.get("type") in (
@@ -297,10 +304,9 @@ class EmulatorConnection:
         ):
             recorded = dict(event)
             recorded["audio"] = _b64_size(audio)
-        self.events_received += 1
         if self._record_events:
             self.received.append(recorded)
-        if log.isEnabledFor(logging.INFO):
+        if logging_on:
             log.info("%s <- %s", self.id, describe(recorded))
         self._on_event(self, recorded)
 
