@@ -217,6 +217,9 @@ class AgentSession:
         self._barrier_pending = False
         self._uncommitted_ms = 0.0
         """Input audio appended since the last commit (ours or the server's)."""
+        self._requests: dict[str, str] = {}
+        """Event ids of our own commits and response requests, until answered or failed."""
+        self._request_count = 0
 
     # -- public API ----------------------------------------------------------------
 
@@ -287,7 +290,8 @@ class AgentSession:
         await self._interrupt_if_speaking()
         message = AssistantMessageItem(content=[OutputTextContentPart(text=text)])
         await conn.response.create(
-            response=ResponseCreateParams(pre_generated_assistant_message=message)
+            response=ResponseCreateParams(pre_generated_assistant_message=message),
+            event_id=self._track("create"),
         )
         await self._execute(self._machine.handle(t.ResponseRequested(), self._now()))
 
@@ -317,8 +321,19 @@ class AgentSession:
             self._maybe_finish()
 
     async def wait(self) -> SessionResult:
-        """Wait until the conversation ends and return its result."""
-        await self._ended.wait()
+        """Wait until the conversation ends and return its result.
+
+        When the session ends on its own, the body of its ``async with`` block is
+        cancelled like the body of a task group; ``wait()`` still returns the result (the
+        next await in the block is cancelled).
+        """
+        try:
+            await self._ended.wait()
+        except anyio.get_cancelled_exc_class():
+            # Our own ending cancels the block; an outer cancellation is delivered again
+            # at the caller's next checkpoint, so returning here loses nothing.
+            if self._reason is None or self._reason is EndReason.CANCELLED:
+                raise
         return self.result()
 
     def result(self) -> SessionResult:
@@ -596,9 +611,22 @@ class AgentSession:
             await self._publish(event)
         self._maybe_finish()
 
+    def _track(self, kind: str) -> str:
+        """An event id for a request whose failure the turn machine must hear about."""
+        self._request_count += 1
+        event_id = f"evt_va_{kind}_{self._request_count}"
+        self._requests[event_id] = kind
+        if len(self._requests) > 64:  # answered requests are never reported: forget old ones
+            del self._requests[next(iter(self._requests))]
+        return event_id
+
     async def _on_error(self, event: Any) -> None:
         error = event.error
         code = getattr(error, "code", None)
+        failed = self._requests.pop(getattr(error, "event_id", None) or "", None)
+        if failed is not None:
+            failure = t.CommitFailed() if failed == "commit" else t.CreateFailed()
+            await self._execute(self._machine.handle(failure, self._now()))
         if code in _HARMLESS_ERRORS:
             log.debug("ignoring harmless service error %s", code)
             return
@@ -700,9 +728,9 @@ class AgentSession:
                     item=FunctionCallOutputItem(call_id=action.call_id, output=action.output)
                 )
             elif isinstance(action, t.CreateResponse):
-                await conn.response.create()
+                await conn.response.create(event_id=self._track("create"))
             elif isinstance(action, t.CommitInput):
-                await conn.input_audio_buffer.commit()
+                await conn.input_audio_buffer.commit(event_id=self._track("commit"))
                 self._uncommitted_ms = 0.0
             elif isinstance(action, t.AgentTranscriptFinal):
                 event = self._translator.agent_transcript(action)

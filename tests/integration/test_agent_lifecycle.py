@@ -14,10 +14,16 @@ from typing import TYPE_CHECKING
 import anyio
 import pytest
 
-from voiceagent import Agent, AgentSession, ServerVad, tool
+from voiceagent import Agent, AgentSession, ServerVad, TurnState, tool
 from voiceagent.audio import AudioFormat, MemorySink, MemorySource
 from voiceagent.errors import ConfigurationError, ToolDefinitionError
-from voiceagent.events import AgentTranscript, EndReason, SessionEnded, UserTranscript
+from voiceagent.events import (
+    AgentTranscript,
+    EndReason,
+    ServiceErrorReported,
+    SessionEnded,
+    UserTranscript,
+)
 from voiceagent.testing import Emulator, Faults, Script, ToolCall, Turn, synthesize
 
 from ..helpers import agent_transcripts, connect_args, wait_closed
@@ -267,3 +273,20 @@ def test_ctrl_c_exits_promptly_and_quietly(tmp_path: Path) -> None:
     assert "interrupted" in out
     assert "Traceback" not in err, err
     assert "Task exception was never retrieved" not in err
+
+
+async def test_a_failed_commit_does_not_leave_the_turn_hanging() -> None:
+    async with Emulator(speed=None) as emu:
+        agent = Agent(turn_detection=None, modalities=["text"])
+        errors: list[ServiceErrorReported] = []
+        agent.on(ServiceErrorReported)(errors.append)
+        async with agent.session(**connect_args(emu)) as session:
+            await session.commit()  # nothing was appended: the service refuses
+            with anyio.fail_after(5):
+                while session.state is not TurnState.IDLE:  # noqa: ASYNC110
+                    await anyio.sleep(0.01)
+            session.end()
+            with anyio.fail_after(5):
+                result = await session.wait()
+    assert result.reason is EndReason.ENDED
+    assert [e.code for e in errors][:1] == ["input_audio_buffer_commit_empty"]
