@@ -1,0 +1,407 @@
+"""Client CPU per conversation: voiceagent against a hand-written raw-SDK client.
+
+Both clients run the same scripted conversation against the emulator (in its own process,
+pinned to another core): 60 s of user audio streamed in 20 ms frames, three agent answers
+whose audio goes into a null sink, one tool call and one barge-in (see
+``benchmarks/_conversation.py``). The baseline is the loop of the SDK's samples, written
+with ``azure.ai.voicelive.aio`` only and made correct for barge-in (it drops the
+interrupted answer's audio and truncates the item to what was played, as voiceagent does),
+so both clients do the same protocol work.
+
+Conversations alternate between the two clients, after one warm-up of each; the figure
+is the median CPU time (user + system, of this process) per conversation for each client,
+and their ratio. The microphone and the emulator's audio run at ``--speed`` times real time
+so a run takes seconds, not minutes; CPU per conversation does not depend on it.
+
+Usage::
+
+    python benchmarks/overhead.py                 # 5 conversations per client
+    python benchmarks/overhead.py --smoke         # one short conversation each, no verdict
+    python benchmarks/overhead.py --profile out.prof   # also cProfile one voiceagent run
+
+Target: ratio at most 1.10.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import collections
+import cProfile
+import io
+import json
+import pstats
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import anyio
+import attrs
+from azure.ai.voicelive.aio import connect
+from azure.ai.voicelive.models import (
+    AudioInputTranscriptionOptions,
+    FunctionCallOutputItem,
+    FunctionTool,
+    InputAudioFormat,
+    OutputAudioFormat,
+    RequestSession,
+)
+from azure.core.credentials import AzureKeyCredential
+
+from benchmarks._conversation import (
+    OKAY,
+    STORY,
+    PacedSource,
+    WeatherAgent,
+    build_cycle,
+    get_weather,
+    script_for,
+)
+from benchmarks._harness import (
+    CLIENT_CPU,
+    EmulatorProcess,
+    Row,
+    pin,
+    process_cpu_seconds,
+    write_result,
+)
+from voiceagent.audio import NullSink
+from voiceagent.events import EndReason
+
+NAME = "overhead"
+TARGET = 1.10
+
+_TOOL = FunctionTool(
+    name="get_weather",
+    description="Current weather for a city.",
+    parameters={
+        "type": "object",
+        "properties": {"city": {"type": "string", "description": 'City name, e.g. "Paris".'}},
+        "required": ["city"],
+    },
+)
+
+
+@attrs.frozen(kw_only=True)
+class Outcome:
+    """What one conversation did, to check both clients had the same conversation.
+
+    Attributes:
+        client: ``raw`` or ``voiceagent``.
+        cpu_s: Client CPU time for the whole conversation (connect to close).
+        wall_s: Wall time.
+        answers: Agent answers with audio.
+        interrupted: Answers cut short by the barge-in.
+        tool_calls: Tool calls run.
+        audio_bytes: Agent audio written to the sink.
+    """
+
+    client: str
+    cpu_s: float
+    wall_s: float
+    answers: int
+    interrupted: int
+    tool_calls: int
+    audio_bytes: int
+
+    def shape(self) -> tuple[int, int, int]:
+        """(answers, interrupted, tool calls): what both clients must agree on."""
+        return (self.answers, self.interrupted, self.tool_calls)
+
+
+# -- the baseline: the raw SDK ---------------------------------------------------------------
+
+
+class _NullPlayer:
+    """The raw client's audio output: takes bytes, plays nothing."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def write(self, data: bytes) -> None:
+        self.bytes += len(data)
+
+    def clear(self) -> None:
+        """Nothing is ever queued."""
+
+
+async def raw_conversation(endpoint: str, api_key: str, source: PacedSource) -> Outcome:
+    """One conversation with the raw SDK, the way its samples do it, made barge-in correct.
+
+    Args:
+        endpoint: The emulator's endpoint.
+        api_key: Its key.
+        source: The user's audio.
+
+    Returns:
+        What the conversation did.
+    """
+    cpu0, wall0 = process_cpu_seconds(), time.perf_counter()
+    player = _NullPlayer()
+    played_ms: collections.defaultdict[str, float] = collections.defaultdict(float)
+    audio_items: set[str] = set()
+    interrupted: set[str] = set()
+    calls = 0
+    active: str | None = None  # the response in progress
+    item: str | None = None  # the assistant item whose audio is playing
+    dropped: str | None = None  # an interrupted response: its late audio is dropped
+    needs_answer = False  # function outputs were sent: ask for the answer at response.done
+    source_done = False
+    async with connect(
+        endpoint=endpoint, credential=AzureKeyCredential(api_key), model="gpt-realtime"
+    ) as conn:
+        await conn.session.update(
+            session=RequestSession(
+                instructions="You are a concise weather assistant.",
+                input_audio_format=InputAudioFormat.PCM16,
+                input_audio_sampling_rate=24000,
+                output_audio_format=OutputAudioFormat.PCM16,
+                input_audio_transcription=AudioInputTranscriptionOptions(model="whisper-1"),
+                tools=[_TOOL],
+            )
+        )
+        while (await conn.recv()).type != "session.updated":
+            pass
+        async with anyio.create_task_group() as tg:
+
+            async def send_audio() -> None:
+                nonlocal source_done
+                async for frame in source:
+                    await conn.input_audio_buffer.append(
+                        audio=base64.b64encode(frame).decode("ascii")
+                    )
+                source_done = True
+                if active is None:
+                    tg.cancel_scope.cancel()
+
+            tg.start_soon(send_audio)
+            while True:
+                event: Any = await conn.recv()
+                kind = event.type
+                if kind == "response.audio.delta":
+                    if event.response_id != dropped:
+                        player.write(event.delta)
+                        played_ms[event.item_id] += len(event.delta) / 48
+                        audio_items.add(event.item_id)
+                        item = event.item_id
+                elif kind == "input_audio_buffer.speech_started":
+                    player.clear()
+                    if active is not None and item is not None:
+                        # The server cancels the response itself (server VAD default);
+                        # the item is cut to what the user heard.
+                        dropped = active
+                        interrupted.add(item)
+                        await conn.conversation.item.truncate(
+                            item_id=item, content_index=0, audio_end_ms=int(played_ms[item])
+                        )
+                    item = None
+                elif kind == "response.created":
+                    active = event.response.id
+                elif kind == "response.function_call_arguments.done":
+                    output = json.dumps(get_weather(**json.loads(event.arguments)))
+                    await conn.conversation.item.create(
+                        item=FunctionCallOutputItem(call_id=event.call_id, output=output)
+                    )
+                    calls += 1
+                    needs_answer = True
+                elif kind == "response.done":
+                    active = None
+                    if needs_answer:
+                        needs_answer = False
+                        await conn.response.create()
+                    elif source_done:
+                        tg.cancel_scope.cancel()
+                elif kind == "error":
+                    raise RuntimeError(f"the service reported an error: {event.error.message}")
+    return Outcome(
+        client="raw",
+        cpu_s=process_cpu_seconds() - cpu0,
+        wall_s=time.perf_counter() - wall0,
+        answers=len(audio_items),
+        interrupted=len(interrupted),
+        tool_calls=calls,
+        audio_bytes=player.bytes,
+    )
+
+
+# -- voiceagent ------------------------------------------------------------------------------
+
+
+async def voiceagent_conversation(
+    agent: WeatherAgent, endpoint: str, api_key: str, source: PacedSource
+) -> Outcome:
+    """One conversation with voiceagent: ``agent.run`` with the source and a null sink.
+
+    Args:
+        agent: The agent (a definition, shared by all conversations).
+        endpoint: The emulator's endpoint.
+        api_key: Its key.
+        source: The user's audio.
+
+    Returns:
+        What the conversation did.
+
+    Raises:
+        RuntimeError: The session ended other than by its source finishing.
+    """
+    cpu0, wall0 = process_cpu_seconds(), time.perf_counter()
+    sink = NullSink()
+    result = await agent.run(
+        source=source, sink=sink, endpoint=endpoint, credential=AzureKeyCredential(api_key)
+    )
+    cpu, wall = process_cpu_seconds() - cpu0, time.perf_counter() - wall0
+    if result.reason is not EndReason.INPUT_FINISHED:
+        raise RuntimeError(f"the voiceagent session ended with {result.reason}: {result.error}")
+    answers = [m for m in result.history if getattr(m, "role", None) == "assistant"]
+    return Outcome(
+        client="voiceagent",
+        cpu_s=cpu,
+        wall_s=wall,
+        answers=len(answers),
+        interrupted=sum(bool(getattr(m, "interrupted", False)) for m in answers),
+        tool_calls=sum(1 for m in result.history if hasattr(m, "call_id")),
+        audio_bytes=sink.written_bytes,
+    )
+
+
+# -- the benchmark ---------------------------------------------------------------------------
+
+
+def _profile_top(profiler: cProfile.Profile, path: str, limit: int = 30) -> str:
+    profiler.dump_stats(path)
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(limit)
+    return out.getvalue()
+
+
+def measure(
+    *,
+    seconds: float,
+    speed: float,
+    repeats: int,
+    warmup: bool,
+    profile: str | None = None,
+    chunk_ms: int = 20,
+) -> dict[str, Any]:
+    """Run the conversations and return the figures.
+
+    Args:
+        seconds: Duration of the user's audio per conversation.
+        speed: Speed-up of the microphone and of the emulator's audio.
+        repeats: Conversations measured per client.
+        warmup: Run one unmeasured conversation per client first.
+        profile: cProfile one more voiceagent conversation into this file.
+        chunk_ms: Audio per ``response.audio.delta``.
+
+    Returns:
+        The result document (without the machine and summary).
+
+    Raises:
+        RuntimeError: The two clients did not have the same conversation.
+    """
+    cycle = build_cycle(min_duration_ms=seconds * 1000)
+    agent = WeatherAgent()
+    client_pinned = pin(CLIENT_CPU)
+    outcomes: list[Outcome] = []
+    profile_text = None
+    with EmulatorProcess(script_for(cycle, 1), speed=speed, audio_chunk_ms=chunk_ms) as emu:
+
+        async def run(client: str) -> Outcome:
+            source = PacedSource(cycle.audio, speed=speed)
+            if client == "raw":
+                return await raw_conversation(emu.endpoint, emu.api_key, source)
+            return await voiceagent_conversation(agent, emu.endpoint, emu.api_key, source)
+
+        order = ["raw", "voiceagent"]
+        if warmup:
+            for client in order:
+                anyio.run(run, client)
+        for i in range(repeats):
+            for client in order if i % 2 == 0 else order[::-1]:
+                outcomes.append(anyio.run(run, client))
+                o = outcomes[-1]
+                print(
+                    f"  {o.client:>10}: cpu {o.cpu_s * 1000:8.1f} ms  wall {o.wall_s:6.2f} s  "
+                    f"answers {o.answers}  interrupted {o.interrupted}  calls {o.tool_calls}",
+                    flush=True,
+                )
+        if profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            anyio.run(run, "voiceagent")
+            profiler.disable()
+            profile_text = _profile_top(profiler, profile)
+    shapes = {o.shape() for o in outcomes}
+    if len(shapes) != 1:
+        raise RuntimeError(f"the clients had different conversations: {outcomes}")
+    raw = statistics.median(o.cpu_s for o in outcomes if o.client == "raw")
+    va = statistics.median(o.cpu_s for o in outcomes if o.client == "voiceagent")
+    return {
+        "seconds_of_audio": round(cycle.duration_ms / 1000, 2),
+        "speed": speed,
+        "audio_chunk_ms": chunk_ms,
+        "repeats": repeats,
+        "emulator_pinned": emu.pinned,
+        "client_pinned": client_pinned,
+        "conversation": {
+            "answers": outcomes[0].answers,
+            "interrupted": outcomes[0].interrupted,
+            "tool_calls": outcomes[0].tool_calls,
+            "replies": [STORY[:30] + "...", OKAY],
+        },
+        "runs": [attrs.asdict(o) for o in outcomes],
+        "raw_cpu_ms": round(raw * 1000, 2),
+        "voiceagent_cpu_ms": round(va * 1000, 2),
+        "ratio": round(va / raw, 3),
+        "profile": profile_text,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="a few seconds, no verdict")
+    parser.add_argument("--repeats", type=int, default=5, help="conversations per client")
+    parser.add_argument("--seconds", type=float, default=60.0, help="user audio per conversation")
+    parser.add_argument("--speed", type=float, default=10.0, help="speed-up of the audio")
+    parser.add_argument("--chunk-ms", type=int, default=20, help="audio per response delta")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile one voiceagent conversation")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.repeats, args.seconds, args.speed = 1, 0.0, 20.0
+    result = measure(
+        seconds=args.seconds,
+        speed=args.speed,
+        repeats=args.repeats,
+        warmup=not args.smoke,
+        profile=args.profile,
+        chunk_ms=args.chunk_ms,
+    )
+    ratio = result["ratio"]
+    summary = [
+        Row(benchmark=NAME, metric="raw SDK client CPU / conversation",
+            value=f"{result['raw_cpu_ms']:.0f} ms"),
+        Row(benchmark=NAME, metric="voiceagent CPU / conversation",
+            value=f"{result['voiceagent_cpu_ms']:.0f} ms"),
+        Row(benchmark=NAME, metric="CPU ratio voiceagent / raw SDK", value=f"{ratio:.3f}",
+            target=f"<= {TARGET:.2f}", met=ratio <= TARGET),
+    ]  # fmt: skip
+    path = write_result(NAME, result, summary, smoke=args.smoke)
+    if result["profile"]:
+        print(result["profile"])
+    print(
+        f"CPU per conversation ({result['seconds_of_audio']} s of audio): raw SDK "
+        f"{result['raw_cpu_ms']:.0f} ms, voiceagent {result['voiceagent_cpu_ms']:.0f} ms, "
+        f"ratio {ratio:.3f} (target <= {TARGET}){' [smoke: no verdict]' if args.smoke else ''}"
+    )
+    print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
