@@ -9,11 +9,13 @@ import pytest
 import voiceagent
 import voiceagent.audio
 import voiceagent.errors
+import voiceagent.events
 import voiceagent.testing
 
 
 @pytest.mark.parametrize(
-    "module", [voiceagent, voiceagent.audio, voiceagent.testing, voiceagent.errors]
+    "module",
+    [voiceagent, voiceagent.audio, voiceagent.events, voiceagent.testing, voiceagent.errors],
 )
 def test_all_matches_public_names(module: types.ModuleType) -> None:
     public = {
