@@ -40,8 +40,9 @@ from azure.ai.voicelive.models import (
 
 from . import _turns as t
 from ._connect import ConnectionSettings, map_errors, open_connection
+from ._features import EchoCancellation
 from ._history import History, HistoryEntry, Message, ToolCallRecord
-from ._options import to_request_session
+from ._options import SERVICE_DEFAULT, to_request_session
 from ._tools import ToolContext, register_injectable
 from ._translate import Translator
 from .audio import AudioFormat, Converter, converted, wire_format_for
@@ -184,6 +185,7 @@ class AgentSession:
             _output_wire(sink.format, options) if sink is not None and audio_out else None
         )
         """The wire format of the agent's audio (converted to the sink's format)."""
+        options = _with_echo_cancellation(options, source, sink)
         options = _with_confirmation_window(options, agent.interruption_window_ms)
         self.options = options
         self._machine = t.TurnMachine(
@@ -870,6 +872,22 @@ def _output_wire(fmt: AudioFormat, options: SessionOptions) -> AudioFormat:
     if options.output_audio_format is not None:
         return AudioFormat.from_wire(options.output_audio_format)
     return wire_format_for(fmt)
+
+
+def _with_echo_cancellation(
+    options: SessionOptions, source: AudioSource | None, sink: AudioSink | None
+) -> SessionOptions:
+    """A microphone and a speaker in one session hear each other: unless the application
+    chose otherwise, turn on the service's echo cancellation."""
+    from .audio import Microphone, Speaker
+
+    if (
+        isinstance(source, Microphone)
+        and isinstance(sink, Speaker)
+        and options.echo_cancellation is SERVICE_DEFAULT
+    ):
+        return options.evolve(echo_cancellation=EchoCancellation())
+    return options
 
 
 def _with_confirmation_window(options: SessionOptions, window_ms: int | None) -> SessionOptions:
