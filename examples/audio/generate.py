@@ -63,7 +63,7 @@ def speak(sentence: str, rate: int) -> bytes:
             native = wav.getframerate()
             samples = np.frombuffer(wav.readframes(wav.getnframes()), "<i2")
     resampled = soxr.resample(samples.astype(np.float32), native, rate, "HQ")
-    pcm = np.clip(np.round(resampled), -32768, 32767).astype("<i2").tobytes()
+    pcm: bytes = np.clip(np.round(resampled), -32768, 32767).astype("<i2").tobytes()
     return bytes(rate * LEAD_MS // 1000 * 2) + pcm + bytes(rate * TRAIL_MS // 1000 * 2)
 
 
@@ -72,7 +72,8 @@ async def write(path: Path, sentence: str, rate: int, encoding: Encoding) -> Non
     audio = Converter(AudioFormat(sample_rate=rate), fmt).convert(speak(sentence, rate))
     async with WavFileSink(path, fmt) as sink:
         await sink.write(audio)
-    print(f"{path.relative_to(HERE.parents[1])}: {path.stat().st_size} bytes  {sentence!r}")
+    size = len(audio) + 44
+    print(f"{path.relative_to(HERE.parents[1])}: about {size} bytes  {sentence!r}")
 
 
 async def main() -> None:

@@ -1,4 +1,15 @@
-"""The ``voiceagent`` command."""
+"""The ``voiceagent`` command (also ``python -m voiceagent``).
+
+- ``voiceagent demo``: the bundled weather agent answers a recorded question, against the
+  emulator (or Azure, when it is configured), with a live transcript.
+- ``voiceagent run file.py:Agent``: any agent, with audio from a WAV file or the
+  microphone, to a WAV file or the speaker, or as a text chat in the terminal.
+- ``voiceagent emulator``: the Voice Live emulator as a standalone server.
+
+Bad usage (a missing file, a bad target, a missing device or extra) gets a one-line error
+and exit code 2; a conversation that fails (refused credential, lost connection) exit
+code 1; Ctrl-C ends cleanly with exit code 130, leaving a valid output WAV.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +27,18 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
+_EPILOG_RUN = """\
+examples:
+  voiceagent run examples/weather.py:WeatherAgent --emulator --text
+  voiceagent run examples/weather.py:WeatherAgent --input question.wav --output answer.wav
+  voiceagent run my_package.agents:concierge --mic --speaker
+
+Without --emulator the agent talks to Azure AI Voice Live: set AZURE_VOICELIVE_ENDPOINT,
+and AZURE_VOICELIVE_API_KEY or sign in for Microsoft Entra ID (az login).
+With --emulator and no --script, a Script named `script` or `SCRIPT` in the agent's
+module is used, if there is one.
+"""
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -24,6 +47,112 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"voiceagent {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_demo(commands)
+    _add_run(commands)
+    _add_emulator(commands)
+    return parser
+
+
+def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="hear the bundled weather agent answer a recorded question",
+        description=(
+            "Run the bundled weather agent (examples/weather.py): it hears a recorded "
+            "question, calls its get_weather tool and answers. The transcript is printed "
+            "live; the agent's audio goes to a WAV file. It runs against the built-in "
+            "emulator, or against Azure AI Voice Live when AZURE_VOICELIVE_ENDPOINT (or "
+            "AZURE_COGNITIVE_SERVICES_ENDPOINT) is set or --azure is given."
+        ),
+    )
+    demo.add_argument(
+        "--output",
+        metavar="FILE.wav",
+        help="where the agent's audio goes (default: voiceagent-demo.wav)",
+    )
+    where = demo.add_mutually_exclusive_group()
+    where.add_argument("--azure", action="store_true", help="talk to Azure AI Voice Live")
+    where.add_argument(
+        "--emulator", action="store_true", help="talk to the emulator even if Azure is set up"
+    )
+    _add_devices(demo, what="instead of the recording")
+    demo.add_argument(
+        "--fast",
+        action="store_true",
+        help="no real-time pacing: send the recording at once and get the answer as fast "
+        "as the emulator can stream it",
+    )
+    demo.set_defaults(input=None)
+
+
+def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = commands.add_parser(
+        "run",
+        help="run any agent: audio files, microphone and speaker, or a text chat",
+        description="Run an agent: a live transcript, the agent's audio to a file or the speaker.",
+        epilog=_EPILOG_RUN,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument(
+        "target",
+        metavar="TARGET",
+        help="the agent: path/to/file.py:Name or package.module:Name, where Name is an "
+        "Agent instance, an Agent subclass, or a function returning an Agent (':Name' may "
+        "be left out when there is one agent)",
+    )
+    run.add_argument("--input", metavar="FILE.wav", help="the user's audio, from a WAV file")
+    run.add_argument(
+        "--realtime",
+        action="store_true",
+        help="send --input at real-time pace, as a microphone would (default: as fast as possible)",
+    )
+    run.add_argument("--output", metavar="FILE.wav", help="write the agent's audio to a WAV file")
+    _add_devices(run, what="")
+    run.add_argument(
+        "--text",
+        action="store_true",
+        help="chat in text in the terminal instead (modalities text): one message a line, "
+        "Ctrl-D ends",
+    )
+    run.add_argument(
+        "--emulator", action="store_true", help="talk to the emulator instead of Azure"
+    )
+    run.add_argument(
+        "--script",
+        metavar="SCRIPT",
+        help="the emulator's script: script.py or script.py:name, a file defining "
+        "`script = Script(...)` (voiceagent.testing)",
+    )
+    run.add_argument(
+        "--speed",
+        type=_speed,
+        default=argparse.SUPPRESS,
+        help="the emulator's pace: 1 = real time (default), 10 = ten times faster, 0 = unpaced",
+    )
+
+
+def _add_devices(parser: argparse.ArgumentParser, *, what: str) -> None:
+    parser.add_argument(
+        "--mic",
+        action="store_true",
+        help=f"the user speaks into the microphone {what} (needs the audio extra)".replace(
+            "  ", " "
+        ),
+    )
+    parser.add_argument(
+        "--speaker",
+        action="store_true",
+        help="play the agent's audio on the speaker (needs the audio extra)",
+    )
+    parser.add_argument(
+        "--mic-device", metavar="DEVICE", help="input device: index or part of its name"
+    )
+    parser.add_argument(
+        "--speaker-device", metavar="DEVICE", help="output device: index or part of its name"
+    )
+
+
+def _add_emulator(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     emulator = commands.add_parser(
         "emulator",
         help="run the Voice Live emulator as a standalone server",
@@ -54,7 +183,6 @@ def _parser() -> argparse.ArgumentParser:
         "(default: %(default)s)",
     )
     emulator.add_argument("--quiet", action="store_true", help="do not log events")
-    return parser
 
 
 def _speed(text: str) -> float | None:
@@ -62,8 +190,8 @@ def _speed(text: str) -> float | None:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 (unpaced) or positive, got {value}")
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 (unpaced) or a positive number, got {text}")
     return value or None
 
 
@@ -91,21 +219,37 @@ async def _run_emulator(args: argparse.Namespace) -> None:
             await emulator.close()
 
 
+def _emulator_command(args: argparse.Namespace) -> int:
+    if not args.quiet:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+        logging.getLogger("aiohttp").setLevel(logging.WARNING)
+    try:
+        anyio.run(_run_emulator, args)
+    except KeyboardInterrupt:
+        print("\nemulator stopped", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``voiceagent`` command; returns the exit code."""
+    """Run the ``voiceagent`` command.
+
+    Args:
+        argv: The arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit code: 0 on success, 1 when a conversation failed, 2 for bad usage, 130
+        after Ctrl-C.
+    """
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
     if args.command == "emulator":
-        if not args.quiet:
-            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-            logging.getLogger("aiohttp").setLevel(logging.WARNING)
-        try:
-            anyio.run(_run_emulator, args)
-        except KeyboardInterrupt:
-            print("\nemulator stopped", file=sys.stderr)
-        return 0
-    parser.error(f"unknown command {args.command!r}")
-    return 2
+        return _emulator_command(args)
+    args.speed_given = "speed" in vars(args)
+    if not args.speed_given:
+        args.speed = 1.0
+    from ._cli.main import converse_command
+
+    return converse_command(args)
