@@ -21,14 +21,14 @@ from ._features import LlmInterimResponse as LlmInterimResponse
 from ._features import NoiseReduction as NoiseReduction
 from ._features import StaticInterimResponse as StaticInterimResponse
 from ._history import Message as Message
+from ._history import SessionResult as SessionResult
 from ._history import ToolCallRecord as ToolCallRecord
 from ._options import SERVICE_DEFAULT as SERVICE_DEFAULT
 from ._options import ServiceDefault as ServiceDefault
 from ._options import SessionOptions as SessionOptions
+from ._router import EventStream as EventStream
 from ._router import on as on
 from ._session import AgentSession as AgentSession
-from ._session import EventStream as EventStream
-from ._session import SessionResult as SessionResult
 from ._tools import ToolContext as ToolContext
 from ._tools import tool as tool
 from ._turn_detection import AzureSemanticVad as AzureSemanticVad

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from azure.core.credentials import AzureKeyCredential
     from azure.core.credentials_async import AsyncTokenCredential
 
-    from ._session import AgentSession, SessionResult
+    from ._history import SessionResult
+    from ._session import AgentSession
     from .audio import AudioSink, AudioSource
 
 __all__ = ["Agent"]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import attrs
 
-__all__ = ["History", "HistoryEntry", "Message", "ToolCallRecord"]
+if TYPE_CHECKING:
+    from .events import EndReason
+
+__all__ = ["History", "HistoryEntry", "Message", "SessionResult", "ToolCallRecord"]
 
 
 @attrs.frozen(kw_only=True)
@@ -82,3 +85,25 @@ class History:
     def entries(self) -> tuple[HistoryEntry, ...]:
         """The entries set so far, in conversation order."""
         return tuple(self._entries[key] for key in self._order if key in self._entries)
+
+
+@attrs.frozen(kw_only=True)
+class SessionResult:
+    """How a conversation went.
+
+    Attributes:
+        history: The conversation, in order: messages (transcripts) and tool calls.
+        reason: Why it ended.
+        error: The exception that ended it, for the error and connection-lost reasons.
+    """
+
+    history: tuple[HistoryEntry, ...]
+    reason: EndReason
+    error: BaseException | None = None
+
+    @property
+    def transcript(self) -> str:
+        """The conversation as ``role: text`` lines."""
+        return "\n".join(
+            f"{entry.role}: {entry.text}" for entry in self.history if isinstance(entry, Message)
+        )

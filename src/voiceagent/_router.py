@@ -12,13 +12,17 @@ import inspect
 import itertools
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+import anyio
 import attrs
 
 from .errors import HandlerError
 
-__all__ = ["EventRouter", "Handler", "on"]
+if TYPE_CHECKING:
+    from anyio.streams.memory import MemoryObjectReceiveStream
+
+__all__ = ["EventRouter", "EventStream", "Handler", "on"]
 
 log = logging.getLogger("voiceagent.router")
 
@@ -176,3 +180,33 @@ class EventRouter:
                         f"handler {name} failed on {type(event).__name__}: {exc!r}"
                     ) from exc
                 log.exception("handler %s failed on %s", name, type(event).__name__)
+
+
+class EventStream:
+    """An async iterator over one subscription to a session's events."""
+
+    def __init__(self, receive: MemoryObjectReceiveStream[object]) -> None:
+        self._receive = receive
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> object:
+        try:
+            return await self._receive.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            raise StopAsyncIteration from None
+
+    async def aclose(self) -> None:
+        """Stop the subscription."""
+        await self._receive.aclose()
+
+    async def __aenter__(self) -> EventStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        # A reader that stops early (break) simply drops the stream: nothing to warn about.
+        self._receive.close()

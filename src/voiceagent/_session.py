@@ -25,7 +25,6 @@ import math
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
-import attrs
 from azure.ai.voicelive.aio import ConnectionClosed
 from azure.ai.voicelive.aio import ConnectionError as SdkConnectionError
 from azure.ai.voicelive.models import (
@@ -40,12 +39,19 @@ from azure.ai.voicelive.models import (
 
 from . import _turns as t
 from ._connect import ConnectionSettings, map_errors, open_connection
-from ._features import EchoCancellation
-from ._history import History, HistoryEntry, Message, ToolCallRecord
-from ._options import SERVICE_DEFAULT, to_request_session
+from ._history import History, HistoryEntry, Message, SessionResult, ToolCallRecord
+from ._options import to_request_session
+from ._router import EventStream
+from ._setup import (
+    input_wire,
+    output_wire,
+    turn_config,
+    with_confirmation_window,
+    with_echo_cancellation,
+)
 from ._tools import ToolContext, register_injectable
 from ._translate import Translator
-from .audio import AudioFormat, Converter, converted, wire_format_for
+from .audio import AudioFormat, Converter, converted
 from .errors import (
     ConfigurationError,
     ConnectError,
@@ -69,7 +75,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from anyio.abc import TaskStatus
-    from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+    from anyio.streams.memory import MemoryObjectSendStream
     from azure.ai.voicelive.aio import VoiceLiveConnection
     from azure.core.credentials import AzureKeyCredential
     from azure.core.credentials_async import AsyncTokenCredential
@@ -78,7 +84,7 @@ if TYPE_CHECKING:
     from ._options import SessionOptions
     from .audio import AudioSink, AudioSource
 
-__all__ = ["AgentSession", "EventStream", "SessionResult"]
+__all__ = ["AgentSession"]
 
 log = logging.getLogger("voiceagent.session")
 
@@ -89,58 +95,6 @@ _CLOCK_S = 0.02
 _CONFIGURE_TIMEOUT_S = 15.0
 _CLOSE_TIMEOUT_S = 5.0
 _HARMLESS_ERRORS = frozenset({"response_cancel_not_active"})
-
-
-@attrs.frozen(kw_only=True)
-class SessionResult:
-    """How a conversation went.
-
-    Attributes:
-        history: The conversation, in order: messages (transcripts) and tool calls.
-        reason: Why it ended.
-        error: The exception that ended it, for the error and connection-lost reasons.
-    """
-
-    history: tuple[HistoryEntry, ...]
-    reason: EndReason
-    error: BaseException | None = None
-
-    @property
-    def transcript(self) -> str:
-        """The conversation as ``role: text`` lines."""
-        return "\n".join(
-            f"{entry.role}: {entry.text}" for entry in self.history if isinstance(entry, Message)
-        )
-
-
-class EventStream:
-    """An async iterator over one subscription to a session's events."""
-
-    def __init__(self, receive: MemoryObjectReceiveStream[object]) -> None:
-        self._receive = receive
-
-    def __aiter__(self) -> EventStream:
-        return self
-
-    async def __anext__(self) -> object:
-        try:
-            return await self._receive.receive()
-        except (anyio.EndOfStream, anyio.ClosedResourceError):
-            raise StopAsyncIteration from None
-
-    async def aclose(self) -> None:
-        """Stop the subscription."""
-        await self._receive.aclose()
-
-    async def __aenter__(self) -> EventStream:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    def __del__(self) -> None:
-        # A reader that stops early (break) simply drops the stream: nothing to warn about.
-        self._receive.close()
 
 
 class AgentSession:
@@ -178,18 +132,18 @@ class AgentSession:
         self._fatal_handlers = agent.handler_errors_fatal
         audio_out = "audio" in options.effective_modalities
         self.input_format: AudioFormat | None = (
-            _input_wire(source.format, options) if source is not None else None
+            input_wire(source.format, options) if source is not None else None
         )
         """The wire format of the user's audio (the source is converted to it)."""
         self.output_format: AudioFormat | None = (
-            _output_wire(sink.format, options) if sink is not None and audio_out else None
+            output_wire(sink.format, options) if sink is not None and audio_out else None
         )
         """The wire format of the agent's audio (converted to the sink's format)."""
-        options = _with_echo_cancellation(options, source, sink)
-        options = _with_confirmation_window(options, agent.interruption_window_ms)
+        options = with_echo_cancellation(options, source, sink)
+        options = with_confirmation_window(options, agent.interruption_window_ms)
         self.options = options
         self._machine = t.TurnMachine(
-            _turn_config(options, agent.interruption_window_ms, agent.shortest_turn_ms)
+            turn_config(options, agent.interruption_window_ms, agent.shortest_turn_ms)
         )
         self._history = History()
         self._translator = Translator(
@@ -858,72 +812,6 @@ class AgentSession:
             f"<AgentSession {type(self.agent).__qualname__} id={self._session_id} "
             f"state={self._machine.state.value}>"
         )
-
-
-def _input_wire(fmt: AudioFormat, options: SessionOptions) -> AudioFormat:
-    if options.input_audio_format is not None:
-        return AudioFormat.from_wire(options.input_audio_format, options.input_audio_sampling_rate)
-    if options.input_audio_sampling_rate is not None:
-        return AudioFormat(sample_rate=options.input_audio_sampling_rate)
-    return wire_format_for(fmt)
-
-
-def _output_wire(fmt: AudioFormat, options: SessionOptions) -> AudioFormat:
-    if options.output_audio_format is not None:
-        return AudioFormat.from_wire(options.output_audio_format)
-    return wire_format_for(fmt)
-
-
-def _with_echo_cancellation(
-    options: SessionOptions, source: AudioSource | None, sink: AudioSink | None
-) -> SessionOptions:
-    """A microphone and a speaker in one session hear each other: unless the application
-    chose otherwise, turn on the service's echo cancellation."""
-    from .audio import Microphone, Speaker
-
-    if (
-        isinstance(source, Microphone)
-        and isinstance(sink, Speaker)
-        and options.echo_cancellation is SERVICE_DEFAULT
-    ):
-        return options.evolve(echo_cancellation=EchoCancellation())
-    return options
-
-
-def _with_confirmation_window(options: SessionOptions, window_ms: int | None) -> SessionOptions:
-    """With a confirmation window the client decides about interruptions, so the server
-    must neither cancel, truncate nor answer on its own."""
-    detection = options.effective_turn_detection()
-    if window_ms is None or detection is None:
-        return options
-    changes: dict[str, Any] = {"interrupt_response": False, "create_response": False}
-    if attrs.has(type(detection)) and "auto_truncate" in attrs.fields_dict(type(detection)):
-        changes["auto_truncate"] = False
-    return options.evolve(turn_detection=attrs.evolve(detection, **changes))
-
-
-def _turn_config(options: SessionOptions, window_ms: int | None, min_turn_ms: int) -> t.TurnConfig:
-    detection = options.effective_turn_detection()
-    if detection is None:
-        return t.TurnConfig(
-            server_cancels_on_speech=False,
-            server_truncates=False,
-            server_creates_response=False,
-            server_detects_turns=False,
-        )
-    prefix = getattr(detection, "prefix_padding_ms", None)
-    silence = getattr(detection, "silence_duration_ms", None)
-    interrupts = detection.interrupt_response is not False
-    return t.TurnConfig(
-        server_cancels_on_speech=interrupts,
-        # The service truncates by itself only when it also interrupts (protocol §4.7).
-        server_truncates=interrupts and bool(getattr(detection, "auto_truncate", None)),
-        server_creates_response=detection.create_response is not False,
-        server_detects_turns=True,
-        confirm_window_ms=window_ms,
-        min_turn_ms=min_turn_ms,
-        vad_padding_ms=(300 if prefix is None else prefix) + (500 if silence is None else silence),
-    )
 
 
 register_injectable(AgentSession, lambda context: context.session)
