@@ -563,8 +563,7 @@ class AgentSession:
         for app_event in events:
             self._record_history(app_event)
             await self._publish(app_event)
-        if self._router.handlers_for(event) or self._subscribers:
-            await self._publish(event)
+        await self._publish(event)
         self._maybe_finish()
 
     def _track(self, kind: str) -> str:
@@ -754,6 +753,9 @@ class AgentSession:
     # -- helpers -------------------------------------------------------------------
 
     async def _publish(self, event: object) -> None:
+        """Queue ``event`` for the handlers and subscribers (skipped when nobody listens)."""
+        if not (self._subscribers or self._router.handlers_for(event)):
+            return
         with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
             await self._events_send.send(event)
 
