@@ -73,8 +73,9 @@ class Printer:
     Args:
         out: Where the transcript goes.
         err: Where notes and errors go.
-        text_mode: The user types instead of speaking (changes the latency label, and
-            the user's own lines are not echoed).
+        text_mode: The user types instead of speaking: turn changes are not shown (a
+            text turn only goes to thinking and back), and latency is measured to the
+            first text.
     """
 
     def __init__(self, out: Console, err: Console, *, text_mode: bool = False) -> None:
@@ -101,7 +102,7 @@ class Printer:
         self.out.print(
             Text.assemble(
                 (self._clock(), "dim"),
-                (label.ljust(_LABEL_WIDTH), style),
+                (label.ljust(_LABEL_WIDTH) + " ", style),
                 body if isinstance(body, Text) else Text(body),
             )
         )
@@ -148,7 +149,7 @@ class Printer:
             )
             self.line("latency", "yellow", Text.assemble(f"{event.latency_s:.3f} s", (
                 f"  ({what})", "dim")))  # fmt: skip
-        elif isinstance(event, TurnChanged):
+        elif isinstance(event, TurnChanged) and not self.text_mode:
             old, new = _STATE_NAMES[event.old], _STATE_NAMES[event.new]
             self.line("turn", "dim", Text(f"{old} → {new}", style="dim"))
         elif isinstance(event, Interrupted):

@@ -133,18 +133,18 @@ def load_module(where: str) -> ModuleType:
 
 
 def _agents_in(module: ModuleType) -> list[str]:
-    """Names of the module's agent instances, or else of the agent classes it defines."""
+    """Names of the module's agent instances; or else of the agent classes it defines; or
+    else of the agent classes it imports (a package re-exporting its agent)."""
     instances = [n for n, v in vars(module).items() if isinstance(v, Agent)]
     if instances:
         return instances
-    return [
-        name
+    classes = {
+        name: value
         for name, value in vars(module).items()
-        if inspect.isclass(value)
-        and issubclass(value, Agent)
-        and value is not Agent
-        and value.__module__ == module.__name__
-    ]
+        if inspect.isclass(value) and issubclass(value, Agent) and value is not Agent
+    }
+    defined = [name for name, cls in classes.items() if cls.__module__ == module.__name__]
+    return defined or list(classes)
 
 
 def _describe(value: object) -> str:
@@ -167,8 +167,8 @@ def load_agent(target: str) -> LoadedAgent:
 
     ``Name`` may be an ``Agent`` instance, an ``Agent`` subclass (created with no
     arguments) or a function that takes no arguments and returns an agent. Without
-    ``Name``, the module's only agent instance, or else its only ``Agent`` subclass, is
-    used.
+    ``Name``, the module's only agent instance is used; or else the only ``Agent``
+    subclass it defines; or else the only one it imports.
 
     Raises:
         UsageError: Anything wrong with the target, with what was found instead.
