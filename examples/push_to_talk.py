@@ -75,6 +75,11 @@ class TalkButton(AudioSourceBase):
             if frame is not None:
                 yield frame
 
+    async def aclose(self) -> None:
+        await super().aclose()
+        self._send.close()
+        self._receive.close()
+
 
 async def recording(name: str) -> bytes:
     """The audio of one of the examples' recordings (16 kHz pcm16 mono)."""
@@ -100,9 +105,9 @@ async def main() -> None:
     agent = Concierge()
     agent.on(UserTranscript)(lambda event: print(f"user:  {event.text}"))
     agent.on(AgentTranscript)(lambda event: print(f"agent: {event.text}"))
-    button = TalkButton(AudioFormat(sample_rate=16000))
     async with (
         service(SCRIPT, emulator="--emulator" in sys.argv or None) as where,
+        TalkButton(AudioFormat(sample_rate=16000)) as button,
         WavFileSink("push-to-talk.wav") as sink,
         agent.session(source=button, sink=sink, **where) as session,
     ):
