@@ -115,7 +115,8 @@ async def test_realtime_sink_plays_at_real_time() -> None:
     assert 100 - SLACK_MS <= played <= elapsed_ms + SLACK_MS
     data = sink.data  # reading advances the simulated device: read once
     assert data == ramp(1000)[: len(data)]
-    assert sink.played_ms() + sink.queued_ms() == pytest.approx(1000)
+    # Two readings, two instants: the device may play on between them.
+    assert sink.played_ms() + sink.queued_ms() == pytest.approx(1000, abs=SLACK_MS)
 
 
 async def test_realtime_clear_drops_the_unplayed_rest() -> None:
