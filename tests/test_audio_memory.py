@@ -116,7 +116,7 @@ async def test_realtime_sink_plays_at_real_time() -> None:
     data = sink.data  # reading advances the simulated device: read once
     assert data == ramp(1000)[: len(data)]
     # Two readings, two instants: the device may play on between them.
-    assert sink.played_ms() + sink.queued_ms() == pytest.approx(1000, abs=SLACK_MS)
+    assert sink.played_ms() + sink.queued_ms() == pytest.approx(1000, abs=50)
 
 
 async def test_realtime_clear_drops_the_unplayed_rest() -> None:
