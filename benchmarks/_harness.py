@@ -42,6 +42,7 @@ __all__ = [
     "EmulatorProcess",
     "Row",
     "allocated_blocks",
+    "core_busy_seconds",
     "format_ms",
     "linear_slope",
     "machine_info",
@@ -88,6 +89,26 @@ def process_cpu_seconds(pid: int | None = None) -> float:
         return time.process_time()
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def core_busy_seconds() -> dict[int, float]:
+    """Busy time (everything but idle and iowait) of each core since boot, in seconds.
+
+    Empty where ``/proc/stat`` is unavailable. Set against the CPU of the benchmark's own
+    processes, it shows how much other work shared the cores (how noisy a run was).
+    """
+    busy: dict[int, float] = {}
+    try:
+        lines = Path("/proc/stat").read_text().splitlines()
+    except OSError:
+        return busy
+    ticks = os.sysconf("SC_CLK_TCK")
+    for line in lines:
+        name, *fields = line.split()
+        if name.startswith("cpu") and name[3:].isdigit():
+            values = [int(v) for v in fields]
+            busy[int(name[3:])] = (sum(values[:8]) - values[3] - values[4]) / ticks
+    return busy
 
 
 def rss_bytes() -> int | None:

@@ -17,7 +17,7 @@ import attrs
 from azure.core.credentials import AzureKeyCredential
 
 from benchmarks._conversation import ANSWER, OKAY, STORY, Cycle, PacedSource
-from benchmarks._harness import Distribution, process_cpu_seconds
+from benchmarks._harness import Distribution, core_busy_seconds, process_cpu_seconds
 from benchmarks._probes import ProbedAgent, Samples, SessionProbe, utterance_index
 from voiceagent.events import EndReason
 
@@ -36,6 +36,8 @@ class LoadRun:
         seconds: The measured window.
         client_cpu_cores: This process's CPU over the window, in cores.
         emulator_cpu_cores: The emulator process's CPU over the window, in cores.
+        other_cpu_cores: CPU that other processes used on the machine over the window, in
+            cores (zero on a quiet machine; the noise of a shared one).
         failures: Sessions that ended other than by being stopped, with why.
         samples: The durations and counters gathered in the window.
     """
@@ -44,6 +46,7 @@ class LoadRun:
     seconds: float
     client_cpu_cores: float
     emulator_cpu_cores: float
+    other_cpu_cores: float
     failures: tuple[str, ...]
     samples: Samples
 
@@ -60,6 +63,7 @@ class LoadRun:
             "seconds": round(self.seconds, 2),
             "client_cpu_cores": round(self.client_cpu_cores, 3),
             "emulator_cpu_cores": round(self.emulator_cpu_cores, 3),
+            "other_cpu_cores": round(self.other_cpu_cores, 3),
             "failures": list(self.failures),
             "utterances": s.utterances,
             "unknown_utterances": s.unknown_utterances,
@@ -75,6 +79,7 @@ class LoadRun:
                     "dispatch",
                     "arrival_lag",
                     "sink_lag",
+                    "loop_lag",
                 )
             },
         }
@@ -143,23 +148,34 @@ async def run_load(
         finally:
             del probes[id(session)]
 
+    async def watch_loop() -> None:
+        while True:
+            before = time.perf_counter()
+            await anyio.sleep(0.01)
+            samples.add("loop_lag", time.perf_counter() - before - 0.01)
+
     async with anyio.create_task_group() as tg:
         for i in range(n):
             tg.start_soon(one, ramp_s * i / n)
+        tg.start_soon(watch_loop)
         await anyio.sleep(ramp_s + 0.5)
         samples.recording = True
         cpu0, emu0, wall0 = process_cpu_seconds(), emulator.cpu_seconds(), time.perf_counter()
+        busy0 = sum(core_busy_seconds().values())
         await anyio.sleep(measure_s)
         samples.recording = False
         cpu1, emu1, wall1 = process_cpu_seconds(), emulator.cpu_seconds(), time.perf_counter()
+        busy1 = sum(core_busy_seconds().values())
         stopping = True
         tg.cancel_scope.cancel()
     wall = wall1 - wall0
+    other = max(0.0, (busy1 - busy0) - (cpu1 - cpu0) - (emu1 - emu0)) / wall
     return LoadRun(
         sessions=n,
         seconds=wall,
         client_cpu_cores=(cpu1 - cpu0) / wall,
         emulator_cpu_cores=(emu1 - emu0) / wall,
+        other_cpu_cores=other,
         failures=tuple(failures),
         samples=samples,
     )

@@ -70,6 +70,8 @@ class Samples:
             schedule (the emulator's and the network's lateness, not the client's).
         sink_lag: How late frames reach the sink against their utterance's real-time
             schedule (everything: emulator, network and client).
+        loop_lag: How late a 10 ms sleep in the client's event loop wakes up (how busy
+            the client's loop is, whatever the emulator does).
         underruns: Frames later than the jitter buffer.
         utterances: Utterances the sink played (started).
         unknown_utterances: Utterances the sink could not identify (lag not measured).
@@ -84,6 +86,7 @@ class Samples:
     dispatch: list[float] = attrs.Factory(list)
     arrival_lag: list[float] = attrs.Factory(list)
     sink_lag: list[float] = attrs.Factory(list)
+    loop_lag: list[float] = attrs.Factory(list)
     underruns: int = 0
     utterances: int = 0
     unknown_utterances: int = 0
