@@ -12,7 +12,7 @@ from .._connect import ENDPOINT_VARIABLES
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from ..testing import Script
+    from ..testing._script import Script
 
 __all__ = ["azure_endpoint", "service"]
 
