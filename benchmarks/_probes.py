@@ -255,7 +255,7 @@ class DeviceSink(AudioSinkBase):
         start = self._play_start
         if start is None:
             return
-        n = min(self._queued, int((now - start) * self._rate) * PCM.block_align)
+        n = min(self._queued, int((now - start) * self._rate + 1e-6) * PCM.block_align)
         if n > 0:
             self._queued -= n
             self._played += n

@@ -1,0 +1,412 @@
+"""The benchmarks' helper code: statistics, results and the table, the scripted conversation
+and its paced microphone, the timing probes, and the raw-SDK baseline against the emulator.
+
+The benchmarks themselves are smoke-run by CI (``benchmarks/*.py --smoke``); these tests
+check the arithmetic and bookkeeping their figures rest on, with clocks passed in.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import pytest
+from azure.ai.voicelive.models import (
+    ClientEventConversationItemCreate,
+    FunctionCallOutputItem,
+    ServerEvent,
+)
+from benchmarks import _harness, run
+from benchmarks._conversation import (
+    ANSWER,
+    OKAY,
+    PCM,
+    STORY,
+    PacedSource,
+    WeatherAgent,
+    build_cycle,
+    replies,
+    script_for,
+)
+from benchmarks._harness import Distribution, Row, linear_slope, percentile
+from benchmarks._probes import DeviceSink, Samples, SessionProbe, utterance_index
+from benchmarks.overhead import raw_conversation, voiceagent_conversation
+from hypothesis import given
+from hypothesis import strategies as st
+
+from voiceagent.testing import Emulator, synthesize
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+FRAME = PCM.bytes_for_ms(20)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def server_event(payload: dict[str, Any]) -> Any:
+    """A real SDK server event, parsed as the SDK parses what comes off the socket."""
+    return ServerEvent._deserialize(json.loads(json.dumps(payload)), [])  # type: ignore[no-untyped-call]
+
+
+def audio_delta(response: str, data: bytes, item: str = "item_1") -> Any:
+    return server_event(
+        {
+            "type": "response.audio.delta",
+            "event_id": "e",
+            "response_id": response,
+            "item_id": item,
+            "output_index": 0,
+            "content_index": 0,
+            "delta": base64.b64encode(data).decode(),
+        }
+    )
+
+
+# -- statistics -------------------------------------------------------------------------------
+
+
+def test_percentile_is_the_nearest_rank() -> None:
+    values = [5.0, 1.0, 4.0, 2.0, 3.0]
+    assert percentile(values, 50) == 3.0
+    assert percentile(values, 99) == 5.0
+    assert percentile(values, 0) == 1.0
+    assert percentile(values, 20) == 1.0
+    assert percentile(values, 21) == 2.0
+    assert math.isnan(percentile([], 50))
+
+
+@pytest.mark.parametrize("q", [-1, 100.5, math.nan])
+def test_percentile_rejects_a_rank_outside_0_to_100(q: float) -> None:
+    with pytest.raises(ValueError, match="q must be between 0 and 100"):
+        percentile([1.0], q)
+
+
+@given(
+    st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=50),
+    st.floats(0, 100),
+    st.floats(0, 100),
+)
+def test_percentile_is_a_sample_and_grows_with_the_rank(
+    values: list[float], q1: float, q2: float
+) -> None:
+    low, high = sorted((q1, q2))
+    assert percentile(values, low) in values
+    assert min(values) <= percentile(values, low) <= percentile(values, high) <= max(values)
+
+
+def test_a_distribution_reports_milliseconds() -> None:
+    d = Distribution.of_seconds([0.001 * i for i in range(1, 201)])
+    assert (d.count, d.p50, d.p99, d.max) == (200, 100.0, 198.0, 200.0)
+    empty = Distribution.of_seconds([]).as_dict()
+    assert empty == {"count": 0, "p50": None, "p99": None, "max": None}
+
+
+def test_linear_slope_of_a_line_and_of_too_little() -> None:
+    assert linear_slope([0, 1, 2, 3], [1, 3, 5, 7]) == pytest.approx(2.0)
+    assert linear_slope([0, 1, 2, 3], [5, 5, 5, 5]) == 0.0
+    with pytest.raises(ValueError, match="at least two points"):
+        linear_slope([1.0], [1.0])
+    with pytest.raises(ValueError, match="distinct"):
+        linear_slope([1.0, 1.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="2 x values but 3"):
+        linear_slope([1.0, 2.0], [1.0, 2.0, 3.0])
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="needs Linux /proc")
+def test_cpu_and_memory_readings_on_linux() -> None:
+    rss = _harness.rss_bytes()
+    assert rss is not None
+    assert rss > 1024 * 1024
+    busy = _harness.core_busy_seconds()
+    assert sorted(busy) == list(range(len(busy)))
+    assert all(seconds > 0 for seconds in busy.values())
+    assert _harness.process_cpu_seconds(os.getpid()) >= 0
+
+
+# -- results and the table --------------------------------------------------------------------
+
+
+def test_results_carry_the_machine_and_smoke_runs_give_no_verdict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_harness, "RESULTS", tmp_path)
+    rows = [Row(benchmark="b", metric="ratio", value="1.05", target="<= 1.10", met=True)]
+    full = _harness.write_result("b", {"ratio": 1.05}, rows, smoke=False)
+    smoke = _harness.write_result("b", {"ratio": 1.5}, rows, smoke=True)
+    assert (full.name, smoke.name) == ("b.json", "b.smoke.json")
+    document = json.loads(full.read_text())
+    assert document["ratio"] == 1.05
+    assert document["machine"]["cpus"] == os.cpu_count()
+    assert document["summary"][0]["met"] is True
+    assert json.loads(smoke.read_text())["summary"][0]["met"] is None
+
+
+def test_run_discovers_what_ci_smoke_runs(tmp_path: Path) -> None:
+    for name in ("__init__", "__main__", "run", "_harness", "memory", "zeta", "overhead"):
+        (tmp_path / f"{name}.py").write_text("")
+    (tmp_path / "notes.md").write_text("")
+    assert run.discover(tmp_path) == ["overhead", "memory", "zeta"]
+
+
+def test_run_reads_summary_rows_written_since_it_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_harness, "RESULTS", tmp_path)
+    monkeypatch.setattr(run, "ROOT", tmp_path.parent)
+    row = Row(benchmark="b", metric="m", value="v", target="t", met=False)
+    path = _harness.write_result("b", {}, [row], smoke=False)
+    assert run.rows_for("b", smoke=False, since=0.0) == [row]
+    stale = path.stat().st_mtime + 10
+    [missing] = run.rows_for("b", smoke=False, since=stale)
+    assert missing.metric == "(no result file found)"
+
+
+def test_the_table_aligns_columns_and_names_verdicts() -> None:
+    table = run.format_table(
+        [
+            Row(benchmark="overhead", metric="ratio", value="1.2", target="<= 1.10", met=False),
+            Row(benchmark="memory", metric="slope", value="0.1 MB/h", target="< 1", met=True),
+            Row(benchmark="latency", metric="p99", value="0.2 ms"),
+        ]
+    )
+    header, rule, *lines = table.splitlines()
+    assert header.split() == ["benchmark", "metric", "value", "target", "verdict"]
+    assert set(rule.replace(" ", "")) == {"-"}
+    assert lines[0].endswith("MISSED")
+    assert lines[1].endswith("met")
+    assert lines[2].endswith("0.2 ms")
+    assert len({line.index("ratio") for line in lines[:1]} | {lines[1].index("slope")}) == 1
+
+
+# -- the conversation -------------------------------------------------------------------------
+
+
+def test_the_barge_in_falls_inside_the_story() -> None:
+    cycle = build_cycle()
+    story_ms = replies()[STORY]
+    assert cycle.story_starts_ms < cycle.barge_in_ms < cycle.story_starts_ms + story_ms
+    assert PCM.is_aligned(len(cycle.audio))
+    assert [turn.says for turn in cycle.turns] == [ANSWER, STORY, OKAY]
+    assert [len(turn.calls) for turn in cycle.turns] == [1, 0, 0]
+    assert len(script_for(cycle, 3).turns) == 9
+
+
+def test_a_cycle_is_padded_to_the_duration_asked() -> None:
+    short = build_cycle()
+    long = build_cycle(min_duration_ms=60000)
+    assert long.duration_ms == 60000
+    assert long.audio.startswith(short.audio)
+    assert long.audio[len(short.audio) :] == bytes(len(long.audio) - len(short.audio))
+
+
+async def test_paced_source_plays_the_audio_repeat_times_in_20_ms_frames() -> None:
+    audio = bytes(range(256)) * 30  # 7680 bytes: 8 frames
+    source = PacedSource(audio, repeat=3, speed=None)
+    frames = [frame async for frame in source]
+    assert b"".join(frames) == audio * 3
+    assert {len(f) for f in frames} == {FRAME}
+    assert source.sent_ms == source.duration_ms == 3 * PCM.ms_for_bytes(len(audio))
+
+
+async def test_paced_source_keeps_its_schedule() -> None:
+    source = PacedSource(bytes(FRAME * 5), speed=50.0)  # 100 ms of audio in 2 ms
+    start = anyio.current_time()
+    async for _ in source:
+        pass
+    assert anyio.current_time() - start >= 0.1 / 50
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"repeat": 0}, "repeat"),
+        ({"speed": 0.0}, "speed"),
+        ({"frame_ms": 0}, "frame_ms"),
+    ],
+)
+def test_paced_source_rejects_bad_settings(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        PacedSource(bytes(FRAME), **kwargs)
+    with pytest.raises(ValueError, match="whole pcm16 samples"):
+        PacedSource(b"\x00")
+
+
+# -- the device sink --------------------------------------------------------------------------
+
+
+def utterance(frames: int) -> bytes:
+    return bytes(range(1, 241)) * 4 + bytes(FRAME * (frames - 1))
+
+
+async def test_frames_on_schedule_are_no_underrun_and_late_ones_are() -> None:
+    clock, samples = Clock(), Samples()
+    sink = DeviceSink(samples, utterances={utterance(4)[:FRAME]: 4 * FRAME}, clock=clock)
+    audio = utterance(4)
+    for i, late_ms in enumerate((0, 5, 99, 150)):
+        clock.now = 100.0 + i * 0.02 + late_ms / 1000
+        await sink.write(audio[i * FRAME : (i + 1) * FRAME])
+    assert samples.utterances == 1
+    assert samples.underruns == 1
+    assert samples.sink_lag == pytest.approx([0.0, 0.005, 0.099, 0.150])
+    # The utterance is complete: the next known first frame starts a new one.
+    clock.now += 1
+    await sink.write(audio[:FRAME])
+    assert (samples.utterances, samples.unknown_utterances) == (2, 0)
+    assert samples.sink_lag[-1] == 0.0
+
+
+async def test_a_clear_ends_the_utterance_and_unknown_audio_is_counted() -> None:
+    clock, samples = Clock(), Samples()
+    audio = utterance(10)
+    sink = DeviceSink(samples, utterances={audio[:FRAME]: len(audio)}, clock=clock)
+    await sink.write(audio[:FRAME])
+    clock.now += 0.02
+    await sink.write(audio[FRAME : 2 * FRAME])
+    sink.clear()
+    clock.now += 5  # long after: this would be a huge lag were the utterance still on
+    await sink.write(audio[:FRAME])
+    assert samples.underruns == 0
+    await sink.write(bytes(FRAME))  # mid-utterance audio after...
+    sink.clear()
+    await sink.write(b"\x01\x00" * (FRAME // 2))  # ...a clear: not a known first frame
+    assert samples.unknown_utterances == 1
+    assert sink.clears == 2
+
+
+async def test_the_device_plays_in_real_time_and_drops_what_a_clear_finds() -> None:
+    clock, samples = Clock(), Samples()
+    sink = DeviceSink(samples, clock=clock, speed=2.0)
+    await sink.write(bytes(FRAME * 10))  # 200 ms, played in 100 ms at 2x
+    clock.now += 0.05
+    assert sink.played_ms() == pytest.approx(100.0)
+    assert sink.queued_ms() == pytest.approx(100.0)
+    sink.clear()
+    clock.now += 1
+    assert sink.played_ms() == pytest.approx(100.0)
+    assert sink.queued_ms() == 0.0
+
+
+async def test_nothing_is_kept_while_not_recording() -> None:
+    samples = Samples(recording=False)
+    sink = DeviceSink(samples, clock=Clock())
+    await sink.write(bytes(FRAME))
+    samples.add("audio", 1.0)
+    assert (samples.utterances, samples.unknown_utterances, samples.audio) == (0, 0, [])
+
+
+def test_utterances_are_recognized_by_their_first_chunk() -> None:
+    index = utterance_index((ANSWER, OKAY), 20)
+    assert index == {
+        synthesize(text).audio[:FRAME]: len(synthesize(text).audio) for text in (ANSWER, OKAY)
+    }
+    with pytest.raises(ValueError, match="same audio"):
+        utterance_index((OKAY, OKAY), 20)
+
+
+# -- the session probe ------------------------------------------------------------------------
+
+
+async def test_a_delta_is_paired_with_its_write_and_speech_with_the_clear() -> None:
+    clock, samples = Clock(), Samples()
+    probe = SessionProbe(samples, clock=clock)
+    sink = probe.sink()
+    probe.on_event(server_event({"type": "response.created", "response": {"id": "r1"}}), 100.0)
+    probe.on_event(audio_delta("r1", bytes(FRAME)), 100.0)
+    probe.on_event(audio_delta("r1", bytes(2 * FRAME)), 100.001)
+    clock.now = 100.002
+    await sink.write(bytes(FRAME))
+    assert samples.audio == pytest.approx([0.002])
+    speech = server_event(
+        {"type": "input_audio_buffer.speech_started", "audio_start_ms": 1, "item_id": "u"}
+    )
+    probe.on_event(speech, 100.010)
+    # The server cancels r1: its late audio is dropped, never written.
+    probe.on_event(audio_delta("r1", bytes(FRAME)), 100.011)
+    clock.now = 100.0105
+    sink.clear()
+    assert samples.barge_in == pytest.approx([0.0005])
+    probe.on_event(server_event({"type": "response.created", "response": {"id": "r2"}}), 101)
+    probe.on_event(audio_delta("r2", bytes(FRAME)), 101.0)
+    clock.now = 101.004
+    await sink.write(bytes(FRAME))
+    assert samples.audio == pytest.approx([0.002, 0.004])
+    assert samples.mismatched == 0
+    # A write that matches no delta is a probe error, counted.
+    await sink.write(bytes(FRAME))
+    assert samples.mismatched == 1
+
+
+def test_tool_latencies_from_arrival_to_start_and_from_return_to_sent() -> None:
+    clock, samples = Clock(), Samples()
+    probe = SessionProbe(samples, clock=clock)
+    done = server_event(
+        {
+            "type": "response.function_call_arguments.done",
+            "response_id": "r1",
+            "item_id": "i",
+            "output_index": 0,
+            "call_id": "call_1",
+            "name": "get_weather",
+            "arguments": "{}",
+        }
+    )
+    probe.on_event(done, 100.0)
+    clock.now = 100.003
+    probe.tool_started("call_1")
+    clock.now = 100.004
+    probe.tool_returned("call_1")
+    sent = ClientEventConversationItemCreate(
+        item=FunctionCallOutputItem(call_id="call_1", output="{}")
+    )
+    probe.on_sent(sent, 100.0045)
+    assert samples.tool_start == pytest.approx([0.003])
+    assert samples.tool_output == pytest.approx([0.0005])
+    probe.on_sent(sent, 100.01)  # no second return: nothing more to pair
+    assert len(samples.tool_output) == 1
+
+
+def test_dispatch_lag_from_arrival_to_handler() -> None:
+    clock, samples = Clock(), Samples()
+    probe = SessionProbe(samples, clock=clock)
+    event = server_event({"type": "response.done", "response": {"id": "r1"}})
+    probe.on_event(event, 100.0)
+    clock.now = 100.25
+    samples.handler(clock)(event)
+    samples.handler(clock)(event)  # dispatched once: paired once
+    assert samples.dispatch == pytest.approx([0.25])
+
+
+# -- the raw-SDK baseline ---------------------------------------------------------------------
+
+
+async def test_the_baseline_and_voiceagent_have_the_same_conversation() -> None:
+    cycle = build_cycle()
+    async with Emulator(script=script_for(cycle, 1), speed=10.0, audio_chunk_ms=20) as emu:
+        with anyio.fail_after(30):
+            raw = await raw_conversation(
+                emu.endpoint, emu.api_key, PacedSource(cycle.audio, speed=10.0)
+            )
+            va = await voiceagent_conversation(
+                WeatherAgent(), emu.endpoint, emu.api_key, PacedSource(cycle.audio, speed=10.0)
+            )
+        truncates = [
+            [e for e in conn.received if e["type"] == "conversation.item.truncate"]
+            for conn in emu.connections
+        ]
+    assert raw.shape() == va.shape() == (3, 1, 1)
+    assert [len(t) for t in truncates] == [1, 1]
+    full = sum(len(synthesize(text).audio) for text in (ANSWER, OKAY))
+    assert full < raw.audio_bytes < full + len(synthesize(STORY).audio)
