@@ -205,13 +205,23 @@ def _azure_endpoint() -> str | None:
 # -- the end ------------------------------------------------------------------------------------
 
 
-def summarize(conversation: Conversation, outcome: Outcome, printer: Printer) -> None:
-    """Print how the conversation ended and where the agent's audio is."""
+def summarize(
+    conversation: Conversation, outcome: Outcome, printer: Printer, *, interrupted: bool = False
+) -> None:
+    """Print how the conversation ended and where the agent's audio is.
+
+    Args:
+        conversation: What ran.
+        outcome: What it left.
+        printer: Where to print.
+        interrupted: Ctrl-C ended it (perhaps while the session was still starting, when
+            the session itself has no reason yet).
+    """
     session = outcome.session
     if session is None:
         return
     result = outcome.result or session.result()
-    parts = [_REASONS[result.reason]]
+    parts = [_REASONS[EndReason.CANCELLED if interrupted else result.reason]]
     count = printer.agent_messages
     parts.append(f"{count} agent message{'s' if count != 1 else ''}")
     sink = conversation.sink

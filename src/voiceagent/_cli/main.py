@@ -76,7 +76,7 @@ def converse_command(args: argparse.Namespace) -> int:
             raise leaf from None
     except KeyboardInterrupt:
         if conversation is not None:
-            summarize(conversation, outcome, printer)
+            summarize(conversation, outcome, printer, interrupted=True)
         return EXIT_INTERRUPTED
     except _USAGE_ERRORS as exc:
         return fail(_one_line(exc), EXIT_USAGE)
