@@ -641,7 +641,7 @@ BAD_USAGE = [
     (["agents.py:not_an_agent", "--emulator", "--text"], "returned a int, not an Agent"),
     (["agents.py:os", "--emulator", "--text"], "is the module os, not an Agent"),
     (["nosuchmodule:Bot", "--emulator", "--text"], "no module named 'nosuchmodule'"),
-    (["two.py", "--emulator", "--text"], "two.py defines several (A, B): name one"),
+    (["two.py", "--emulator", "--text"], "two.py defines several (A, B): name the agent"),
     (["none.py", "--emulator", "--text"], "none.py defines no Agent instance or subclass"),
     (["broken.py:X", "--emulator", "--text"], "broken.py, line 1: "),
     (["badtool.py:Bot", "--emulator", "--text"], "lookup"),

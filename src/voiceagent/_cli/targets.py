@@ -179,7 +179,10 @@ def load_agent(target: str) -> LoadedAgent:
         names = _agents_in(module)
         if len(names) != 1:
             found = f"several ({', '.join(names)})" if names else "no Agent instance or subclass"
-            raise UsageError(f"{where} defines {found}: name one, as in {where}:NAME")
+            raise UsageError(
+                f"{where} defines {found}: name the agent (or a function that returns "
+                f"one), as in {where}:NAME"
+            )
         attr = names[0]
     try:
         value = _resolve(module, attr)
