@@ -470,6 +470,7 @@ async def test_a_failed_conversation_is_one_line_and_exit_code_1(tmp_path: Path)
     assert last.startswith("voiceagent run: Voice Live at http://127.0.0.1:")
     assert "refused the credential (HTTP 401)" in last
     assert "wrong" not in result.stdout + result.stderr
+    assert "ended:" not in result.stdout  # a conversation that never started has no summary
 
 
 def write_wav(path: Path, rate: int, seconds: float) -> None:

@@ -218,8 +218,8 @@ def summarize(
             the session itself has no reason yet).
     """
     session = outcome.session
-    if session is None:
-        return
+    if session is None or not (outcome.started or interrupted):
+        return  # it never started: the error says why
     result = outcome.result or session.result()
     parts = [_REASONS[EndReason.CANCELLED if interrupted else result.reason]]
     count = printer.agent_messages

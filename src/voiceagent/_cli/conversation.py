@@ -85,10 +85,12 @@ class Outcome:
 
     Attributes:
         session: The session, once created.
+        started: Whether the session started (connected and configured).
         result: Its result, once it ended normally.
     """
 
     session: AgentSession | None = None
+    started: bool = False
     result: SessionResult | None = None
 
 
@@ -198,6 +200,7 @@ async def converse(conversation: Conversation, printer: Printer, outcome: Outcom
         outcome.session = session
         _check_conversions(session)
         async with session:
+            outcome.started = True
             if conversation.text:
                 await _chat(session, printer)
             else:
