@@ -8,6 +8,7 @@ import pytest
 
 import voiceagent
 import voiceagent.audio
+import voiceagent.demo
 import voiceagent.errors
 import voiceagent.events
 import voiceagent.testing
@@ -15,7 +16,14 @@ import voiceagent.testing
 
 @pytest.mark.parametrize(
     "module",
-    [voiceagent, voiceagent.audio, voiceagent.events, voiceagent.testing, voiceagent.errors],
+    [
+        voiceagent,
+        voiceagent.audio,
+        voiceagent.demo,
+        voiceagent.events,
+        voiceagent.testing,
+        voiceagent.errors,
+    ],
 )
 def test_all_matches_public_names(module: types.ModuleType) -> None:
     public = {

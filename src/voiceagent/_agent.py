@@ -4,12 +4,13 @@ connection or per-call state, so one instance serves any number of sessions."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 
 import attrs
 
 from . import _turns as t
+from ._history import Message
 from ._options import SessionOptions
 from ._router import EventRouter, marked_handlers
 from ._tools import ToolMethod, ToolRegistry, ToolSpec, collect_tools
@@ -220,6 +221,7 @@ class Agent:
         credential: AzureKeyCredential | AsyncTokenCredential | None = None,
         api_key: str | None = None,
         scope: str | None = None,
+        history: Iterable[Message | tuple[str, str]] = (),
         **options: Any,
     ) -> AgentSession:
         """One conversation with this agent, as an async context manager.
@@ -234,6 +236,9 @@ class Agent:
                 ``AZURE_VOICELIVE_API_KEY``, then ``AZURE_COGNITIVE_SERVICES_KEY``; without
                 any, ``DefaultAzureCredential`` is used.
             scope: The token scope for Entra ID credentials.
+            history: Messages to add to the conversation before any audio is sent (a
+                resumed call, a CRM summary): :class:`~voiceagent.Message` objects or
+                ``(role, text)`` pairs with role ``"user"``, ``"assistant"`` or ``"system"``.
             **options: Session option overrides for this session only.
 
         Returns:
@@ -260,6 +265,7 @@ class Agent:
             credential=credential,
             api_key=api_key,
             scope=scope or DEFAULT_SCOPE,
+            history=_history_entries(history),
         )
 
     async def run(
@@ -271,6 +277,7 @@ class Agent:
         credential: AzureKeyCredential | AsyncTokenCredential | None = None,
         api_key: str | None = None,
         scope: str | None = None,
+        history: Iterable[Message | tuple[str, str]] = (),
         **options: Any,
     ) -> SessionResult:
         """Run one conversation to its end and return its history and why it ended.
@@ -289,6 +296,7 @@ class Agent:
             credential=credential,
             api_key=api_key,
             scope=scope,
+            history=history,
             **options,
         ) as session:
             # The session cancels this block when it ends on its own; the result stays.
@@ -297,6 +305,33 @@ class Agent:
 
     def __repr__(self) -> str:
         return f"<{type(self).__qualname__} tools={list(self._tools.names())}>"
+
+
+_ROLES: dict[str, Literal["user", "assistant", "system"]] = {
+    "user": "user",
+    "assistant": "assistant",
+    "system": "system",
+}
+
+
+def _history_entries(history: Iterable[Message | tuple[str, str]]) -> tuple[Message, ...]:
+    entries: list[Message] = []
+    for entry in history:
+        if isinstance(entry, Message):
+            entries.append(entry)
+            continue
+        if not (isinstance(entry, tuple) and len(entry) == 2):
+            raise ConfigurationError(
+                f"history entries are Message objects or (role, text) pairs, not {entry!r}"
+            )
+        role, text = entry
+        if role not in _ROLES or not isinstance(text, str):
+            raise ConfigurationError(
+                f"history entry {entry!r}: role must be 'user', 'assistant' or 'system' "
+                "and text a str"
+            )
+        entries.append(Message(role=_ROLES[role], text=text))
+    return tuple(entries)
 
 
 def _is_descriptor(value: object) -> bool:

@@ -68,6 +68,7 @@ from .events import (
     ToolCallFinished,
     ToolCallStarted,
     TurnChanged,
+    TurnMetrics,
 )
 
 if TYPE_CHECKING:
@@ -116,6 +117,7 @@ class AgentSession:
         credential: AzureKeyCredential | AsyncTokenCredential | None,
         api_key: str | None,
         scope: str,
+        history: tuple[Message, ...] = (),
     ) -> None:
         self.agent = agent
         self.options = options
@@ -127,6 +129,7 @@ class AgentSession:
             "api_key": api_key,
             "scope": scope,
         }
+        self._initial_history = history
         self._tools = agent.tools
         self._router = agent.router
         self._fatal_handlers = agent.handler_errors_fatal
@@ -327,6 +330,8 @@ class AgentSession:
                 open_connection(settings, query=self.options.connect_query)
             )
             await self._configure()
+            for message in self._initial_history:
+                await self.add_message(message.role, message.text)
             # The task group is entered last and exited first, on its own (not through
             # the stack), so that its cancel scope nests inside the caller's block.
             tg = anyio.create_task_group()
@@ -550,6 +555,11 @@ class AgentSession:
             await self._on_error(event)
         elif kind == "input_audio_buffer.speech_stopped":
             self._turn_started_at = self._now()
+        elif kind == "response.text.delta" and self._turn_started_at is not None:
+            started, self._turn_started_at = self._turn_started_at, None
+            await self._publish(
+                TurnMetrics(response_id=event.response_id, latency_s=self._now() - started)
+            )
         elif kind == "input_audio_buffer.committed":
             self._uncommitted_ms = 0.0
         elif kind == "response.audio.done" and self.sink is not None:

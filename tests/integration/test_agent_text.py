@@ -20,6 +20,7 @@ from voiceagent.events import (
     ToolCallFinished,
     ToolCallStarted,
     TurnChanged,
+    TurnMetrics,
 )
 from voiceagent.testing import Emulator, Script, ToolCall, Turn
 
@@ -316,3 +317,25 @@ async def test_one_agent_serves_concurrent_sessions() -> None:
             for index in range(5):
                 tg.start_soon(one, index)
         assert results == {i: f"echo call {i}" for i in range(5)}
+
+
+async def test_history_is_injected_before_anything_else_and_text_turns_have_latency() -> None:
+    async with Emulator(speed=None, script=Script(Turn(says="Welcome back, Ada."))) as emu:
+        agent = Agent(modalities=["text"])
+        metrics: list[TurnMetrics] = []
+        agent.on(TurnMetrics)(metrics.append)
+        history = [
+            ("user", "My name is Ada."),
+            voiceagent.Message(role="assistant", text="Hi Ada!"),
+        ]
+        async with agent.session(**connect_args(emu), history=history) as session:
+            async with agent_transcripts(session, 1):
+                await session.send_text("Do you remember me?")
+        with pytest.raises(ConfigurationError, match="role"):
+            agent.session(**connect_args(emu), history=[("robot", "beep")])
+        received = emu.connections[0].received
+    kinds = [e["type"] for e in received]
+    assert kinds[:3] == ["session.update", "conversation.item.create", "conversation.item.create"]
+    assert [m.text for m in session.history][:2] == ["My name is Ada.", "Hi Ada!"]  # type: ignore[union-attr]
+    assert len(metrics) == 1
+    assert metrics[0].latency_s >= 0
