@@ -324,7 +324,7 @@ async def test_history_is_injected_before_anything_else_and_text_turns_have_late
         agent = Agent(modalities=["text"])
         metrics: list[TurnMetrics] = []
         agent.on(TurnMetrics)(metrics.append)
-        history = [
+        history: list[voiceagent.Message | tuple[str, str]] = [
             ("user", "My name is Ada."),
             voiceagent.Message(role="assistant", text="Hi Ada!"),
         ]
