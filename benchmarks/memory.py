@@ -93,7 +93,7 @@ async def _conversation(
                 if source.sent_ms >= due:
                     sample()
                     if trace and snapshot is None and source.sent_ms >= warm_ms:
-                        tracemalloc.start(10)
+                        tracemalloc.start(4)
                         snapshot = tracemalloc.take_snapshot()
                     due += every_ms
                 await anyio.sleep(0.05)

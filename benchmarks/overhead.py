@@ -8,16 +8,19 @@ with ``azure.ai.voicelive.aio`` only and made correct for barge-in (it drops the
 interrupted answer's audio and truncates the item to what was played, as voiceagent does),
 so both clients do the same protocol work.
 
-Conversations alternate between the two clients, after one warm-up of each; the figure
-is the median CPU time (user + system, of this process) per conversation for each client,
-and their ratio. The microphone and the emulator's audio run at ``--speed`` times real time
-so a run takes seconds, not minutes; CPU per conversation does not depend on it.
+Conversations run at real time, a few at once (``--parallel``, default 4 and then 50: the
+cost per conversation is not the same in a quiet process and in a busy one, where the
+event loop's fixed costs are shared). Rounds of each client alternate, after one warm-up
+of each; the figure is the median CPU time (user + system, of this process) per
+conversation for each client, and their ratio, per level. CPU that other processes use
+meanwhile is reported with each round.
 
 Usage::
 
-    python benchmarks/overhead.py                 # 5 conversations per client
-    python benchmarks/overhead.py --smoke         # one short conversation each, no verdict
-    python benchmarks/overhead.py --profile out.prof   # also cProfile one voiceagent run
+    python benchmarks/overhead.py                    # 4, then 50 at once, 2 rounds each
+    python benchmarks/overhead.py --parallel 10      # one level
+    python benchmarks/overhead.py --smoke            # one short conversation each, no verdict
+    python benchmarks/overhead.py --profile out.prof # also cProfile one voiceagent run
 
 Target: ratio at most 1.10.
 """
@@ -66,6 +69,7 @@ from benchmarks._harness import (
     CLIENT_CPU,
     EmulatorProcess,
     Row,
+    core_busy_seconds,
     pin,
     process_cpu_seconds,
     write_result,
@@ -278,6 +282,8 @@ class Round:
         conversations: How many ran.
         cpu_s: This process's CPU time over the round.
         wall_s: The round's wall time.
+        other_cpu_s: CPU time other processes (not this one, not the emulator) used on the
+            machine over the round: the noise of a shared machine.
         outcomes: What each conversation did.
     """
 
@@ -285,6 +291,7 @@ class Round:
     conversations: int
     cpu_s: float
     wall_s: float
+    other_cpu_s: float
     outcomes: tuple[Outcome, ...]
 
     @property
@@ -296,15 +303,16 @@ class Round:
 async def _round(
     client: str,
     agent: WeatherAgent,
-    endpoint: str,
-    api_key: str,
+    emulator: EmulatorProcess,
     cycle: Cycle,
     *,
     speed: float,
     conversations: int,
 ) -> Round:
-    """Run ``conversations`` conversations of ``client`` at once (starts 0.25 s apart)."""
+    """Run ``conversations`` conversations of ``client`` at once, their starts spread over
+    at most 5 s (0.25 s apart) so that they are not in lockstep."""
     outcomes: list[Outcome] = []
+    endpoint, api_key = emulator.endpoint, emulator.api_key
 
     async def one(delay: float) -> None:
         await anyio.sleep(delay)
@@ -314,15 +322,20 @@ async def _round(
         else:
             outcomes.append(await voiceagent_conversation(agent, endpoint, api_key, source))
 
+    step = min(0.25, 5.0 / conversations)
+    busy0, emu0 = sum(core_busy_seconds().values()), emulator.cpu_seconds()
     cpu0, wall0 = process_cpu_seconds(), time.perf_counter()
     async with anyio.create_task_group() as tg:
         for i in range(conversations):
-            tg.start_soon(one, 0.25 * i)
+            tg.start_soon(one, step * i)
+    cpu, wall = process_cpu_seconds() - cpu0, time.perf_counter() - wall0
+    busy, emu = sum(core_busy_seconds().values()) - busy0, emulator.cpu_seconds() - emu0
     return Round(
         client=client,
         conversations=conversations,
-        cpu_s=process_cpu_seconds() - cpu0,
-        wall_s=time.perf_counter() - wall0,
+        cpu_s=cpu,
+        wall_s=wall,
+        other_cpu_s=max(0.0, busy - cpu - emu),
         outcomes=tuple(outcomes),
     )
 
@@ -332,12 +345,7 @@ def _warm_up(agent: WeatherAgent, cycle: Cycle, chunk_ms: int) -> None:
     with EmulatorProcess(script_for(cycle, 1), speed=20.0, audio_chunk_ms=chunk_ms) as emu:
         for client in ("raw", "voiceagent"):
             anyio.run(
-                functools.partial(_round, speed=20.0, conversations=1),
-                client,
-                agent,
-                emu.endpoint,
-                emu.api_key,
-                cycle,
+                functools.partial(_round, speed=20.0, conversations=1), client, agent, emu, cycle
             )
 
 
@@ -348,12 +356,34 @@ def _profile_top(profiler: cProfile.Profile, path: str, limit: int = 40) -> str:
     return out.getvalue()
 
 
+def _level(rounds: list[Round]) -> dict[str, Any]:
+    raw = statistics.median(r.cpu_per_conversation_s for r in rounds if r.client == "raw")
+    va = statistics.median(r.cpu_per_conversation_s for r in rounds if r.client != "raw")
+    return {
+        "parallel": rounds[0].conversations,
+        "raw_cpu_ms": round(raw * 1000, 2),
+        "voiceagent_cpu_ms": round(va * 1000, 2),
+        "ratio": round(va / raw, 3),
+        "rounds": [
+            {
+                "client": r.client,
+                "cpu_s": round(r.cpu_s, 4),
+                "wall_s": round(r.wall_s, 3),
+                "cpu_per_conversation_ms": round(r.cpu_per_conversation_s * 1000, 2),
+                "other_cpu_cores": round(r.other_cpu_s / r.wall_s, 3),
+                "audio_bytes": [o.audio_bytes for o in r.outcomes],
+            }
+            for r in rounds
+        ],
+    }
+
+
 def measure(
     *,
     seconds: float,
     speed: float,
     rounds: int,
-    parallel: int,
+    parallel: list[int],
     warmup: bool,
     profile: str | None = None,
     chunk_ms: int = 20,
@@ -363,8 +393,8 @@ def measure(
     Args:
         seconds: Duration of the user's audio per conversation.
         speed: Speed-up of the microphone and of the emulator's audio (1.0: real time).
-        rounds: Rounds measured per client; the clients alternate.
-        parallel: Conversations per round, run at the same time.
+        rounds: Rounds measured per client and level; the clients alternate.
+        parallel: Levels: conversations per round, run at the same time.
         warmup: Run one fast unmeasured conversation per client first.
         profile: cProfile one more voiceagent conversation into this file.
         chunk_ms: Audio per ``response.audio.delta``.
@@ -380,28 +410,31 @@ def measure(
     client_pinned = pin(CLIENT_CPU)
     if warmup:
         _warm_up(agent, cycle, chunk_ms)
-    results: list[Round] = []
+    levels: list[list[Round]] = []
     profile_text = None
     with EmulatorProcess(script_for(cycle, 1), speed=speed, audio_chunk_ms=chunk_ms) as emu:
         order = ["raw", "voiceagent"]
-        for i in range(rounds):
-            for client in order if i % 2 == 0 else order[::-1]:
-                r = anyio.run(
-                    functools.partial(_round, speed=speed, conversations=parallel),
-                    client,
-                    agent,
-                    emu.endpoint,
-                    emu.api_key,
-                    cycle,
-                )
-                results.append(r)
-                o = r.outcomes[0]
-                print(
-                    f"  {r.client:>10}: {r.conversations} conversations, cpu "
-                    f"{r.cpu_per_conversation_s * 1000:7.1f} ms each, wall {r.wall_s:6.2f} s; "
-                    f"answers {o.answers}, interrupted {o.interrupted}, calls {o.tool_calls}",
-                    flush=True,
-                )
+        for n in parallel:
+            done: list[Round] = []
+            for i in range(rounds):
+                for client in order if i % 2 == 0 else order[::-1]:
+                    r = anyio.run(
+                        functools.partial(_round, speed=speed, conversations=n),
+                        client,
+                        agent,
+                        emu,
+                        cycle,
+                    )
+                    done.append(r)
+                    o = r.outcomes[0]
+                    print(
+                        f"  {r.client:>10}: {n} at once, cpu {r.cpu_per_conversation_s * 1000:7.1f}"
+                        f" ms each, wall {r.wall_s:6.2f} s, other processes "
+                        f"{r.other_cpu_s / r.wall_s:.2f} cores; answers {o.answers}, "
+                        f"interrupted {o.interrupted}, calls {o.tool_calls}",
+                        flush=True,
+                    )
+            levels.append(done)
         if profile:
             profiler = cProfile.Profile()
             profiler.enable()
@@ -409,42 +442,25 @@ def measure(
                 functools.partial(_round, speed=speed, conversations=1),
                 "voiceagent",
                 agent,
-                emu.endpoint,
-                emu.api_key,
+                emu,
                 cycle,
             )
             profiler.disable()
             profile_text = _profile_top(profiler, profile)
-    outcomes = [o for r in results for o in r.outcomes]
+    outcomes = [o for level in levels for r in level for o in r.outcomes]
     shapes = {o.shape() for o in outcomes}
     if len(shapes) != 1:
         raise RuntimeError(f"the clients had different conversations: {outcomes}")
-    raw = statistics.median(r.cpu_per_conversation_s for r in results if r.client == "raw")
-    va = statistics.median(r.cpu_per_conversation_s for r in results if r.client != "raw")
     answers, interrupted, calls = shapes.pop()
     return {
         "seconds_of_audio": round(cycle.duration_ms / 1000, 2),
         "speed": speed,
         "audio_chunk_ms": chunk_ms,
         "rounds_per_client": rounds,
-        "conversations_per_round": parallel,
         "emulator_pinned": emu.pinned,
         "client_pinned": client_pinned,
         "conversation": {"answers": answers, "interrupted": interrupted, "tool_calls": calls},
-        "rounds": [
-            {
-                "client": r.client,
-                "conversations": r.conversations,
-                "cpu_s": round(r.cpu_s, 4),
-                "wall_s": round(r.wall_s, 3),
-                "cpu_per_conversation_ms": round(r.cpu_per_conversation_s * 1000, 2),
-                "audio_bytes": [o.audio_bytes for o in r.outcomes],
-            }
-            for r in results
-        ],
-        "raw_cpu_ms": round(raw * 1000, 2),
-        "voiceagent_cpu_ms": round(va * 1000, 2),
-        "ratio": round(va / raw, 3),
+        "levels": [_level(level) for level in levels],
         "profile": profile_text,
     }
 
@@ -452,41 +468,47 @@ def measure(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="a few seconds, no verdict")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds per client")
-    parser.add_argument("--parallel", type=int, default=4, help="conversations per round")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per client and level")
+    parser.add_argument(
+        "--parallel", default="4,50", help="conversations at once, per level (comma-separated)"
+    )
     parser.add_argument("--seconds", type=float, default=60.0, help="user audio per conversation")
     parser.add_argument("--speed", type=float, default=1.0, help="speed-up (1.0: real time)")
     parser.add_argument("--chunk-ms", type=int, default=20, help="audio per response delta")
     parser.add_argument("--profile", metavar="FILE", help="cProfile one voiceagent conversation")
     args = parser.parse_args(argv)
+    parallel = [int(n) for n in args.parallel.split(",")]
     if args.smoke:
-        args.rounds, args.parallel, args.seconds, args.speed = 1, 1, 0.0, 20.0
+        args.rounds, parallel, args.seconds, args.speed = 1, [1], 0.0, 20.0
     result = measure(
         seconds=args.seconds,
         speed=args.speed,
         rounds=args.rounds,
-        parallel=args.parallel,
+        parallel=parallel,
         warmup=not args.smoke,
         profile=args.profile,
         chunk_ms=args.chunk_ms,
     )
-    ratio = result["ratio"]
-    summary = [
-        Row(benchmark=NAME, metric="raw SDK client CPU / conversation",
-            value=f"{result['raw_cpu_ms']:.0f} ms"),
-        Row(benchmark=NAME, metric="voiceagent CPU / conversation",
-            value=f"{result['voiceagent_cpu_ms']:.0f} ms"),
-        Row(benchmark=NAME, metric="CPU ratio voiceagent / raw SDK", value=f"{ratio:.3f}",
-            target=f"<= {TARGET:.2f}", met=ratio <= TARGET),
-    ]  # fmt: skip
+    summary = []
+    for level in result["levels"]:
+        n, ratio = level["parallel"], level["ratio"]
+        summary += [
+            Row(benchmark=NAME, metric=f"raw SDK CPU / conversation, {n} at once",
+                value=f"{level['raw_cpu_ms']:.0f} ms"),
+            Row(benchmark=NAME, metric=f"voiceagent CPU / conversation, {n} at once",
+                value=f"{level['voiceagent_cpu_ms']:.0f} ms"),
+            Row(benchmark=NAME, metric=f"CPU ratio voiceagent / raw SDK, {n} at once",
+                value=f"{ratio:.3f}", target=f"<= {TARGET:.2f}", met=ratio <= TARGET),
+        ]  # fmt: skip
+        print(
+            f"{n} at once, CPU per conversation ({result['seconds_of_audio']} s of audio at "
+            f"{args.speed}x): raw SDK {level['raw_cpu_ms']:.0f} ms, voiceagent "
+            f"{level['voiceagent_cpu_ms']:.0f} ms, ratio {ratio:.3f} (target <= {TARGET})"
+            f"{' [smoke: no verdict]' if args.smoke else ''}"
+        )
     path = write_result(NAME, result, summary, smoke=args.smoke)
     if result["profile"]:
         print(result["profile"])
-    print(
-        f"CPU per conversation ({result['seconds_of_audio']} s of audio at {args.speed}x): "
-        f"raw SDK {result['raw_cpu_ms']:.0f} ms, voiceagent {result['voiceagent_cpu_ms']:.0f} ms,"
-        f" ratio {ratio:.3f} (target <= {TARGET}){' [smoke: no verdict]' if args.smoke else ''}"
-    )
     print(f"wrote {path}")
     return 0
 
