@@ -8,16 +8,18 @@ with ``azure.ai.voicelive.aio`` only and made correct for barge-in (it drops the
 interrupted answer's audio and truncates the item to what was played, as voiceagent does),
 so both clients do the same protocol work.
 
-Conversations run at real time, a few at once (``--parallel``, default 4 and then 50: the
+Conversations run at real time, a few at once (``--parallel``, default 4 and then 30: the
 cost per conversation is not the same in a quiet process and in a busy one, where the
-event loop's fixed costs are shared). Rounds of each client alternate, after one warm-up
-of each; the figure is the median CPU time (user + system, of this process) per
-conversation for each client, and their ratio, per level. CPU that other processes use
-meanwhile is reported with each round.
+event loop's fixed costs are shared). In each round both clients run at the same time,
+each in its own thread with its own event loop, so that both meet the same machine (on a
+shared machine, other work changes what a given piece of work costs); each client's CPU
+is its thread's CPU time. After one warm-up of each client, the figures are the median
+CPU time per conversation for each client and the median of the rounds' ratios, per
+level. CPU that other processes use meanwhile is reported with each round.
 
 Usage::
 
-    python benchmarks/overhead.py                    # 4, then 50 at once, 2 rounds each
+    python benchmarks/overhead.py                    # 4, then 30 at once, 3 rounds each
     python benchmarks/overhead.py --parallel 10      # one level
     python benchmarks/overhead.py --smoke            # one short conversation each, no verdict
     python benchmarks/overhead.py --profile out.prof # also cProfile one voiceagent run
@@ -37,6 +39,7 @@ import json
 import pstats
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -356,14 +359,54 @@ def _profile_top(profiler: cProfile.Profile, path: str, limit: int = 40) -> str:
     return out.getvalue()
 
 
-def _level(rounds: list[Round]) -> dict[str, Any]:
-    raw = statistics.median(r.cpu_per_conversation_s for r in rounds if r.client == "raw")
-    va = statistics.median(r.cpu_per_conversation_s for r in rounds if r.client != "raw")
+def _paired_round(
+    agent: WeatherAgent, emulator: EmulatorProcess, cycle: Cycle, *, speed: float, n: int
+) -> tuple[Round, Round]:
+    """A round of each client at the same time, each in its own thread and event loop, so
+    that both meet the same machine: on a shared machine the other work (and a busy
+    sibling hyperthread) changes the CPU time a given piece of work takes, and a client
+    measured a minute later than the other would meet different noise. Each client's CPU
+    is its own thread's CPU time (:func:`time.thread_time`); the GIL lets one thread run at
+    a time, and waiting for it costs no CPU time.
+    """
+    results: dict[str, Round] = {}
+    errors: list[BaseException] = []
+    ready = threading.Barrier(2)
+
+    def work(client: str) -> None:
+        try:
+            ready.wait()
+            cpu0 = time.thread_time()
+            r = anyio.run(
+                functools.partial(_round, speed=speed, conversations=n),
+                client,
+                agent,
+                emulator,
+                cycle,
+            )
+            results[client] = attrs.evolve(r, cpu_s=time.thread_time() - cpu0)
+        except BaseException as exc:  # reported in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(c,)) for c in ("raw", "voiceagent")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results["raw"], results["voiceagent"]
+
+
+def _level(pairs: list[tuple[Round, Round]]) -> dict[str, Any]:
+    raw = statistics.median(r.cpu_per_conversation_s for r, _ in pairs)
+    va = statistics.median(v.cpu_per_conversation_s for _, v in pairs)
+    ratio = statistics.median(v.cpu_s / r.cpu_s for r, v in pairs)
     return {
-        "parallel": rounds[0].conversations,
+        "parallel": pairs[0][0].conversations,
         "raw_cpu_ms": round(raw * 1000, 2),
         "voiceagent_cpu_ms": round(va * 1000, 2),
-        "ratio": round(va / raw, 3),
+        "ratio": round(ratio, 3),
         "rounds": [
             {
                 "client": r.client,
@@ -373,7 +416,8 @@ def _level(rounds: list[Round]) -> dict[str, Any]:
                 "other_cpu_cores": round(r.other_cpu_s / r.wall_s, 3),
                 "audio_bytes": [o.audio_bytes for o in r.outcomes],
             }
-            for r in rounds
+            for pair in pairs
+            for r in pair
         ],
     }
 
@@ -393,7 +437,7 @@ def measure(
     Args:
         seconds: Duration of the user's audio per conversation.
         speed: Speed-up of the microphone and of the emulator's audio (1.0: real time).
-        rounds: Rounds measured per client and level; the clients alternate.
+        rounds: Rounds measured per level (both clients at once in each).
         parallel: Levels: conversations per round, run at the same time.
         warmup: Run one fast unmeasured conversation per client first.
         profile: cProfile one more voiceagent conversation into this file.
@@ -410,31 +454,26 @@ def measure(
     client_pinned = pin(CLIENT_CPU)
     if warmup:
         _warm_up(agent, cycle, chunk_ms)
-    levels: list[list[Round]] = []
+    levels: list[list[tuple[Round, Round]]] = []
     profile_text = None
     with EmulatorProcess(script_for(cycle, 1), speed=speed, audio_chunk_ms=chunk_ms) as emu:
-        order = ["raw", "voiceagent"]
         for n in parallel:
-            done: list[Round] = []
-            for i in range(rounds):
-                for client in order if i % 2 == 0 else order[::-1]:
-                    r = anyio.run(
-                        functools.partial(_round, speed=speed, conversations=n),
-                        client,
-                        agent,
-                        emu,
-                        cycle,
-                    )
-                    done.append(r)
-                    o = r.outcomes[0]
-                    print(
-                        f"  {r.client:>10}: {n} at once, cpu {r.cpu_per_conversation_s * 1000:7.1f}"
-                        f" ms each, wall {r.wall_s:6.2f} s, other processes "
-                        f"{r.other_cpu_s / r.wall_s:.2f} cores; answers {o.answers}, "
-                        f"interrupted {o.interrupted}, calls {o.tool_calls}",
-                        flush=True,
-                    )
-            levels.append(done)
+            pairs: list[tuple[Round, Round]] = []
+            for _ in range(rounds):
+                pair = _paired_round(agent, emu, cycle, speed=speed, n=n)
+                pairs.append(pair)
+                raw, va = pair
+                shapes = {o.shape() for o in raw.outcomes + va.outcomes}
+                print(
+                    f"  {n} + {n} at once: cpu per conversation raw "
+                    f"{raw.cpu_per_conversation_s * 1000:.1f} ms, voiceagent "
+                    f"{va.cpu_per_conversation_s * 1000:.1f} ms, ratio "
+                    f"{va.cpu_s / raw.cpu_s:.3f}; wall {raw.wall_s:.1f} s, other processes "
+                    f"{raw.other_cpu_s / raw.wall_s:.2f} cores; (answers, interrupted, calls) "
+                    f"{shapes}",
+                    flush=True,
+                )
+            levels.append(pairs)
         if profile:
             profiler = cProfile.Profile()
             profiler.enable()
@@ -447,7 +486,7 @@ def measure(
             )
             profiler.disable()
             profile_text = _profile_top(profiler, profile)
-    outcomes = [o for level in levels for r in level for o in r.outcomes]
+    outcomes = [o for level in levels for pair in level for r in pair for o in r.outcomes]
     shapes = {o.shape() for o in outcomes}
     if len(shapes) != 1:
         raise RuntimeError(f"the clients had different conversations: {outcomes}")
@@ -468,9 +507,9 @@ def measure(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="a few seconds, no verdict")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds per client and level")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per level")
     parser.add_argument(
-        "--parallel", default="4,50", help="conversations at once, per level (comma-separated)"
+        "--parallel", default="4,30", help="conversations at once, per level (comma-separated)"
     )
     parser.add_argument("--seconds", type=float, default=60.0, help="user audio per conversation")
     parser.add_argument("--speed", type=float, default=1.0, help="speed-up (1.0: real time)")
