@@ -530,3 +530,35 @@ json_values: st.SearchStrategy[_Any] = st.recursive(
 
 
 # --- end tools ---------------------------------------------------------------------------
+
+
+# --- turns (voiceagent._turns): valid turn-machine configurations ------------------------
+
+from voiceagent._turns import TurnConfig  # noqa: E402
+
+
+@st.composite
+def turn_configs(draw: st.DrawFn) -> TurnConfig:
+    """Any valid :class:`TurnConfig`: manual turns, server VAD with any combination of
+    server-side cancel/truncate/create, or a confirmation window (client decides)."""
+    kind = draw(st.sampled_from(["manual", "vad", "vad", "window", "window"]))
+    if kind == "manual":
+        return TurnConfig.manual()
+    if kind == "window":  # the most intricate path gets its share of examples
+        min_turn = draw(st.integers(0, 1500))
+        return TurnConfig(
+            server_cancels_on_speech=False,
+            server_truncates=False,
+            server_creates_response=False,
+            min_turn_ms=min_turn,
+            confirm_window_ms=draw(st.integers(max(1, min_turn), 3000)),
+            vad_padding_ms=draw(st.integers(0, 900)),
+        )
+    return TurnConfig(
+        server_cancels_on_speech=draw(st.booleans()),
+        server_truncates=draw(st.booleans()),
+        server_creates_response=draw(st.booleans()),
+    )
+
+
+# --- end turns ---------------------------------------------------------------------------

@@ -197,14 +197,17 @@ TRANSITIONS: Final[Mapping[TurnState, Mapping[Trigger, frozenset[TurnState]]]] =
         _T.SPEECH_STARTED: frozenset({_U, _C}),
         _T.AUDIO: frozenset({_A}),
         _T.TOOL_FINISHED: frozenset({_I, _TH}),
-        _T.INTERRUPT: frozenset({_I}),
+        _T.INTERRUPT: frozenset({_I, _TH}),
         _T.COMMIT: frozenset({_TH}),
     },
     _A: {
         _T.SPEECH_STARTED: frozenset({_U, _C}),
         _T.RESPONSE_DONE: frozenset({_I, _TH, _TR}),
+        # inputs that carry the sink's position can show it played everything
         _T.PLAYBACK: frozenset({_I, _TH, _TR}),
-        _T.INTERRUPT: frozenset({_I}),
+        _T.SPEECH_STOPPED: frozenset({_I, _TH, _TR}),
+        _T.TICK: frozenset({_I, _TH, _TR}),
+        _T.INTERRUPT: frozenset({_I, _TH}),
         _T.COMMIT: frozenset({_TH}),
     },
 }
@@ -289,7 +292,7 @@ class TurnMachine:
         self._expected: deque[bool] = deque()
         self._own_commits = 0
         self._user_speaking = False
-        self._awaiting_turn = False
+        self._uncommitted = 0  # VAD turns that stopped and whose commit has not arrived
         self._dismissed: deque[str] = deque(maxlen=_MEMORY)
         self._window: _Window | None = None
         self._played = 0.0
@@ -344,7 +347,6 @@ class TurnMachine:
         if self._window is not None:
             return _T.SPEECH_STARTED
         self._user_speaking = True
-        self._awaiting_turn = False
         if self._holds_turn():
             window = self.config.confirm_window_ms
             if window is None:
@@ -360,7 +362,7 @@ class TurnMachine:
         if window is None:
             if self._user_speaking:
                 self._user_speaking = False
-                self._awaiting_turn = True  # server VAD commits the turn next
+                self._uncommitted += 1  # server VAD commits the turn next
             return _T.SPEECH_STOPPED
         self._user_speaking = False
         spoken = ev.audio_end_ms - window.audio_start_ms - self.config.vad_padding_ms
@@ -372,16 +374,18 @@ class TurnMachine:
                 self._release(action, out)
         else:
             self._barge_in(out, by_speech=True)
-            self._awaiting_turn = True
+            self._uncommitted += 1
         return _T.SPEECH_STOPPED
 
     def _on_input_committed(self, ev: InputCommitted, now: float, out: list[Action]) -> Trigger:
-        self._awaiting_turn = False
         if self._own_commits:
             self._own_commits -= 1  # Commit asked for its response already
-        elif ev.item_id in self._dismissed:
+            return _T.INPUT_COMMITTED
+        if ev.item_id in self._dismissed:
             self._dismissed.remove(ev.item_id)
-        elif self.config.server_creates_response:
+            return _T.INPUT_COMMITTED
+        self._uncommitted = max(0, self._uncommitted - 1)
+        if self.config.server_creates_response:
             self._expected.append(False)
         else:
             self._request(out)
@@ -415,6 +419,10 @@ class TurnMachine:
         return _T.OUTPUT_ITEM
 
     def _on_audio_delta(self, ev: AudioDelta, now: float, out: list[Action]) -> Trigger:
+        if not 0 <= ev.duration_ms < math.inf:
+            raise ValueError(
+                f"duration_ms must be a finite number of milliseconds >= 0, not {ev.duration_ms!r}"
+            )
         response = self._response(ev.response_id)
         if response is None:
             return _T.AUDIO
@@ -584,8 +592,8 @@ class TurnMachine:
                     continue
                 written = self._tracker.written_for(item_id)
                 heard = self._tracker.heard_ms(item_id, played)
-                if item.audio_done and written > 0 and heard >= written - _EPSILON_MS:
-                    continue  # heard in full: not interrupted
+                if item.audio_done and heard >= item.received_ms - _EPSILON_MS:
+                    continue  # heard in full (or complete without audio): not interrupted
                 item.interrupted = True
                 item.heard_ms = heard
                 if written > 0:
@@ -609,7 +617,6 @@ class TurnMachine:
                     self._answer(call, OUTPUT_CANCELLED, tail)
         self._tracker.on_clear(played)
         self._expected = deque(True for _ in self._expected)
-        self._awaiting_turn = False
         out.extend(tail)
         out.append(AgentInterrupted(item_id=reported[0], heard_ms=reported[1]))
 
@@ -632,6 +639,7 @@ class TurnMachine:
         item = self._items.get(item_id)
         if item is None:
             item = self._items[item_id] = _Item(item_id, response.id, kind)
+            item.interrupted = response.interrupted  # nothing of it will be heard
             response.items.append(item_id)
         return item
 
@@ -721,7 +729,7 @@ class TurnMachine:
             return TurnState.AGENT_SPEAKING
         if any(self._calls[c].state is _CallState.RUNNING for r in live for c in r.calls):
             return TurnState.TOOL_RUNNING
-        if self._awaiting_turn or not all(self._expected) or any(r.active for r in live):
+        if self._uncommitted or not all(self._expected) or any(r.active for r in live):
             return TurnState.THINKING
         return TurnState.IDLE
 
