@@ -32,17 +32,18 @@ from __future__ import annotations
 import argparse
 import base64
 import collections
+import contextlib
 import cProfile
 import functools
 import io
 import json
+import multiprocessing as mp
 import pstats
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -79,6 +80,9 @@ from benchmarks._harness import (
 )
 from voiceagent.audio import NullSink
 from voiceagent.events import EndReason
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 NAME = "overhead"
 TARGET = 1.10
@@ -306,7 +310,8 @@ class Round:
 async def _round(
     client: str,
     agent: WeatherAgent,
-    emulator: EmulatorProcess,
+    endpoint: str,
+    api_key: str,
     cycle: Cycle,
     *,
     speed: float,
@@ -315,7 +320,6 @@ async def _round(
     """Run ``conversations`` conversations of ``client`` at once, their starts spread over
     at most 5 s (0.25 s apart) so that they are not in lockstep."""
     outcomes: list[Outcome] = []
-    endpoint, api_key = emulator.endpoint, emulator.api_key
 
     async def one(delay: float) -> None:
         await anyio.sleep(delay)
@@ -326,30 +330,53 @@ async def _round(
             outcomes.append(await voiceagent_conversation(agent, endpoint, api_key, source))
 
     step = min(0.25, 5.0 / conversations)
-    busy0, emu0 = sum(core_busy_seconds().values()), emulator.cpu_seconds()
     cpu0, wall0 = process_cpu_seconds(), time.perf_counter()
     async with anyio.create_task_group() as tg:
         for i in range(conversations):
             tg.start_soon(one, step * i)
-    cpu, wall = process_cpu_seconds() - cpu0, time.perf_counter() - wall0
-    busy, emu = sum(core_busy_seconds().values()) - busy0, emulator.cpu_seconds() - emu0
     return Round(
         client=client,
         conversations=conversations,
-        cpu_s=cpu,
-        wall_s=wall,
-        other_cpu_s=max(0.0, busy - cpu - emu),
+        cpu_s=process_cpu_seconds() - cpu0,
+        wall_s=time.perf_counter() - wall0,
+        other_cpu_s=0.0,
         outcomes=tuple(outcomes),
     )
 
 
-def _warm_up(agent: WeatherAgent, cycle: Cycle, chunk_ms: int) -> None:
-    """One fast conversation per client, so imports and caches are not measured."""
-    with EmulatorProcess(script_for(cycle, 1), speed=20.0, audio_chunk_ms=chunk_ms) as emu:
-        for client in ("raw", "voiceagent"):
+def _worker(
+    pipe: Connection,
+    cycle: Cycle,
+    endpoint: str,
+    warm_endpoint: str | None,
+    api_key: str,
+) -> None:
+    """A client process: warms up against the fast emulator (unless None), then runs rounds
+    on demand (``(client, conversations, speed)`` in, a :class:`Round` out) until None."""
+    pin(CLIENT_CPU)
+    agent = WeatherAgent()
+    for client in ("raw", "voiceagent") if warm_endpoint is not None else ():
+        anyio.run(
+            functools.partial(_round, speed=20.0, conversations=1),
+            client,
+            agent,
+            warm_endpoint,
+            api_key,
+            cycle,
+        )
+    pipe.send("ready")
+    while (order := pipe.recv()) is not None:
+        client, n, speed = order
+        pipe.send(
             anyio.run(
-                functools.partial(_round, speed=20.0, conversations=1), client, agent, emu, cycle
+                functools.partial(_round, speed=speed, conversations=n),
+                client,
+                agent,
+                endpoint,
+                api_key,
+                cycle,
             )
+        )
 
 
 def _profile_top(profiler: cProfile.Profile, path: str, limit: int = 40) -> str:
@@ -359,43 +386,77 @@ def _profile_top(profiler: cProfile.Profile, path: str, limit: int = 40) -> str:
     return out.getvalue()
 
 
-def _paired_round(
-    agent: WeatherAgent, emulator: EmulatorProcess, cycle: Cycle, *, speed: float, n: int
-) -> tuple[Round, Round]:
-    """A round of each client at the same time, each in its own thread and event loop, so
-    that both meet the same machine: on a shared machine the other work (and a busy
-    sibling hyperthread) changes the CPU time a given piece of work takes, and a client
-    measured a minute later than the other would meet different noise. Each client's CPU
-    is its own thread's CPU time (:func:`time.thread_time`); the GIL lets one thread run at
-    a time, and waiting for it costs no CPU time.
+class _Clients:
+    """Two client processes pinned to the same core, each able to run either client.
+
+    Both clients of a round run at the same time, one per process, so that both meet the
+    same machine: on a shared machine, other work (a busy sibling hyperthread, the cache)
+    changes what the same work costs, and clients measured a minute apart would meet
+    different noise. Each client's CPU is its own process's CPU time; the processes swap
+    clients every round.
     """
-    results: dict[str, Round] = {}
-    errors: list[BaseException] = []
-    ready = threading.Barrier(2)
 
-    def work(client: str) -> None:
-        try:
-            ready.wait()
-            cpu0 = time.thread_time()
-            r = anyio.run(
-                functools.partial(_round, speed=speed, conversations=n),
-                client,
-                agent,
-                emulator,
-                cycle,
+    def __init__(
+        self, cycle: Cycle, emulator: EmulatorProcess, warm: EmulatorProcess | None
+    ) -> None:
+        ctx = mp.get_context("spawn")
+        self._pipes: list[Connection] = []
+        self._procs: list[Any] = []
+        for _ in range(2):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(
+                target=_worker,
+                args=(
+                    child,
+                    cycle,
+                    emulator.endpoint,
+                    warm.endpoint if warm is not None else None,
+                    emulator.api_key,
+                ),
+                daemon=True,
             )
-            results[client] = attrs.evolve(r, cpu_s=time.thread_time() - cpu0)
-        except BaseException as exc:  # reported in the main thread
-            errors.append(exc)
+            proc.start()
+            self._pipes.append(parent)
+            self._procs.append(proc)
+        for pipe in self._pipes:
+            if pipe.recv() != "ready":
+                raise RuntimeError("a client process did not start")
+        self._emulator = emulator
+        self._swap = False
 
-    threads = [threading.Thread(target=work, args=(c,)) for c in ("raw", "voiceagent")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return results["raw"], results["voiceagent"]
+    def pair(self, n: int, speed: float) -> tuple[Round, Round]:
+        """A round of each client, at the same time: (raw, voiceagent)."""
+        clients = ["raw", "voiceagent"]
+        if self._swap:
+            clients.reverse()
+        self._swap = not self._swap
+        busy0, emu0, wall0 = (
+            sum(core_busy_seconds().values()),
+            self._emulator.cpu_seconds(),
+            time.perf_counter(),
+        )
+        for pipe, client in zip(self._pipes, clients, strict=True):
+            pipe.send((client, n, speed))
+        rounds = {r.client: r for r in (pipe.recv() for pipe in self._pipes)}
+        wall = time.perf_counter() - wall0
+        busy = sum(core_busy_seconds().values()) - busy0
+        own = sum(r.cpu_s for r in rounds.values()) + self._emulator.cpu_seconds() - emu0
+        other = max(0.0, busy - own)
+        raw, va = rounds["raw"], rounds["voiceagent"]
+        return (
+            attrs.evolve(raw, other_cpu_s=other * raw.wall_s / wall),
+            attrs.evolve(va, other_cpu_s=other * va.wall_s / wall),
+        )
+
+    def close(self) -> None:
+        """Stop the client processes."""
+        for pipe in self._pipes:
+            with contextlib.suppress(OSError):
+                pipe.send(None)
+        for proc in self._procs:
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.kill()
 
 
 def _level(pairs: list[tuple[Round, Round]]) -> dict[str, Any]:
@@ -450,38 +511,52 @@ def measure(
         RuntimeError: The two clients did not have the same conversation.
     """
     cycle = build_cycle(min_duration_ms=seconds * 1000)
-    agent = WeatherAgent()
     client_pinned = pin(CLIENT_CPU)
-    if warmup:
-        _warm_up(agent, cycle, chunk_ms)
     levels: list[list[tuple[Round, Round]]] = []
     profile_text = None
-    with EmulatorProcess(script_for(cycle, 1), speed=speed, audio_chunk_ms=chunk_ms) as emu:
-        for n in parallel:
-            pairs: list[tuple[Round, Round]] = []
-            for _ in range(rounds):
-                pair = _paired_round(agent, emu, cycle, speed=speed, n=n)
-                pairs.append(pair)
-                raw, va = pair
-                shapes = {o.shape() for o in raw.outcomes + va.outcomes}
-                print(
-                    f"  {n} + {n} at once: cpu per conversation raw "
-                    f"{raw.cpu_per_conversation_s * 1000:.1f} ms, voiceagent "
-                    f"{va.cpu_per_conversation_s * 1000:.1f} ms, ratio "
-                    f"{va.cpu_s / raw.cpu_s:.3f}; wall {raw.wall_s:.1f} s, other processes "
-                    f"{raw.other_cpu_s / raw.wall_s:.2f} cores; (answers, interrupted, calls) "
-                    f"{shapes}",
-                    flush=True,
-                )
-            levels.append(pairs)
+    script = script_for(cycle, 1)
+    with (
+        EmulatorProcess(script, speed=speed, audio_chunk_ms=chunk_ms) as emu,
+        EmulatorProcess(script, speed=20.0, audio_chunk_ms=chunk_ms) as warm,
+    ):
+        clients = _Clients(cycle, emu, warm if warmup else None)
+        try:
+            for n in parallel:
+                pairs: list[tuple[Round, Round]] = []
+                for _ in range(rounds):
+                    raw, va = clients.pair(n, speed)
+                    pairs.append((raw, va))
+                    shapes = {o.shape() for o in raw.outcomes + va.outcomes}
+                    print(
+                        f"  {n} + {n} at once: cpu per conversation raw "
+                        f"{raw.cpu_per_conversation_s * 1000:.1f} ms, voiceagent "
+                        f"{va.cpu_per_conversation_s * 1000:.1f} ms, ratio "
+                        f"{va.cpu_s / raw.cpu_s:.3f}; wall {raw.wall_s:.1f} s, other processes "
+                        f"{raw.other_cpu_s / raw.wall_s:.2f} cores; (answers, interrupted, "
+                        f"calls) {shapes}",
+                        flush=True,
+                    )
+                levels.append(pairs)
+        finally:
+            clients.close()
         if profile:
+            agent = WeatherAgent()
+            anyio.run(
+                functools.partial(_round, speed=20.0, conversations=1),
+                "voiceagent",
+                agent,
+                warm.endpoint,
+                warm.api_key,
+                cycle,
+            )
             profiler = cProfile.Profile()
             profiler.enable()
             anyio.run(
                 functools.partial(_round, speed=speed, conversations=1),
                 "voiceagent",
                 agent,
-                emu,
+                emu.endpoint,
+                emu.api_key,
                 cycle,
             )
             profiler.disable()
