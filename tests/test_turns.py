@@ -447,7 +447,9 @@ def test_a_failed_response_answers_its_unfinished_calls_and_asks_for_nothing() -
     d.respond()
     d.call(done=False)
     actions = d.done(status="failed")
-    assert only(actions, SendToolOutput) == [SendToolOutput(call_id="c1", output=OUTPUT_INCOMPLETE)]
+    assert only(actions, SendToolOutput) == [
+        SendToolOutput(call_id="c1", output=OUTPUT_INCOMPLETE.format(name="t"))
+    ]
     assert only(actions, CreateResponse) == []
     assert d.state() is S.IDLE
 
@@ -558,9 +560,9 @@ def test_calls_of_an_interrupted_response_that_had_not_started_never_run() -> No
             cancel_on_interrupt=False,
         )
     )
-    assert actions == [SendToolOutput(call_id="c1", output=OUTPUT_NOT_RUN)]
+    assert actions == [SendToolOutput(call_id="c1", output=OUTPUT_NOT_RUN.format(name="t"))]
     actions = d.done(status="cancelled")  # c2's arguments never completed
-    assert actions == [SendToolOutput(call_id="c2", output=OUTPUT_NOT_RUN)]
+    assert actions == [SendToolOutput(call_id="c2", output=OUTPUT_NOT_RUN.format(name="t"))]
 
 
 def test_a_running_tool_follows_its_cancel_on_interrupt_policy() -> None:
@@ -579,7 +581,7 @@ def test_a_running_tool_follows_its_cancel_on_interrupt_policy() -> None:
     ]
     assert only(actions, CancelTool) == [CancelTool("stop")]
     assert only(actions, SendToolOutput) == [
-        SendToolOutput(call_id="stop", output=OUTPUT_CANCELLED)
+        SendToolOutput(call_id="stop", output=OUTPUT_CANCELLED.format(name="t"))
     ]
     assert d.state() is S.IDLE  # the interrupted turn's tool no longer holds it
     d.done(status="cancelled")
@@ -697,7 +699,9 @@ def test_the_window_holds_tool_starts_and_follow_ups_until_it_decides() -> None:
     assert d.done() == []
     actions = d.feed(Interrupt(played_ms=0))
     assert only(actions, StartTool) == []
-    assert only(actions, SendToolOutput) == [SendToolOutput(call_id="c2", output=OUTPUT_NOT_RUN)]
+    assert only(actions, SendToolOutput) == [
+        SendToolOutput(call_id="c2", output=OUTPUT_NOT_RUN.format(name="t"))
+    ]
     assert only(actions, CreateResponse) == []
 
     d = Driver(WINDOW)
@@ -827,6 +831,7 @@ USER_EVENTS = (
     *["speech_stop"] * 3,
     *["vad_commit"] * 3,
     *["server_commit"] * 2,
+    *["verdict"] * 2,
     *["tool_finish"] * 2,
     *["over_tools"] * 3,
     "late_tool",
@@ -1075,7 +1080,8 @@ class TurnWorld(RuleBasedStateMachine):
             if action.call_id in self.results:
                 assert action.output == self.results[action.call_id]
             else:
-                assert action.output in (OUTPUT_NOT_RUN, OUTPUT_CANCELLED, OUTPUT_INCOMPLETE)
+                refusals = (OUTPUT_NOT_RUN, OUTPUT_CANCELLED, OUTPUT_INCOMPLETE)
+                assert action.output in [r.format(name="tool") for r in refusals]
         elif isinstance(action, CreateResponse):
             self.queue.append(["client", False])
             self.check_create(event)
@@ -1163,6 +1169,7 @@ class TurnWorld(RuleBasedStateMachine):
             "vad_commit": bool(self.vad_commits),
             "server_commit": bool(self.own_commits),
             "commit": self.vad_item is None and not self.vad_commits,
+            "verdict": self.state is TurnState.CONFIRMING and self.vad_item is not None,
             "tool_finish": bool(self.running),
             "over_tools": bool(self.running),
             "late_tool": bool(self.cancelled),
@@ -1185,6 +1192,15 @@ class TurnWorld(RuleBasedStateMachine):
             self.interrupt()
         elif event == "tick":
             self.tick(seconds, flag)
+        elif event == "verdict":  # the agent goes on while paused, then the speech ends
+            if self.open_items():
+                self.audio_delta(index, [advance or 100.0])
+                if flag:
+                    self.item_done(index)
+            if self.open_calls():
+                self.finish_arguments(self.open_calls()[0], flag)
+            span = self.config.vad_padding_ms + self.config.min_turn_ms
+            self.speech_stops(max(0, span - 1 - ms % 200) if flag else span + ms % 200)
         elif event == "over_tools":  # the user takes the turn while tools run
             if flag and self.can_speak():
                 self.speech_starts(ms)

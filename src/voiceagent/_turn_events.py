@@ -61,14 +61,19 @@ __all__ = [
     "WordTimestamp",
 ]
 
-#: The output sent for a call of an interrupted response that never started.
-OUTPUT_NOT_RUN = "Not run: the user interrupted before this call started."
-#: The output sent for a running call cancelled by an interruption.
+#: The output sent for a call of an interrupted response that never started (a
+#: ``str.format`` template taking the tool's ``name``; the same text as the tool layer's).
+OUTPUT_NOT_RUN = "Error: tool {name!r} was not run because the user interrupted; it has no result."
+#: The output sent for a running call cancelled because the user interrupted.
 OUTPUT_CANCELLED = (
-    "Cancelled: the user interrupted while this call was running; it may not have finished."
+    "Error: tool {name!r} was cancelled before it finished because the user interrupted; "
+    "it has no result."
 )
 #: The output sent for a call whose response ended before its arguments were complete.
-OUTPUT_INCOMPLETE = "Not run: the response ended before this call's arguments were complete."
+OUTPUT_INCOMPLETE = (
+    "Error: tool {name!r} was not run because the response ended before its arguments "
+    "were complete; it has no result."
+)
 
 
 class TurnState(enum.Enum):

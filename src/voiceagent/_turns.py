@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import enum
 import math
-import sys
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -259,6 +258,7 @@ class _Call:
     response_id: str
     state: _CallState = _CallState.SEEN
     cancel_on_interrupt: bool = False
+    name: str | None = None
 
 
 @attrs.define
@@ -413,7 +413,7 @@ class TurnMachine:
             if ev.kind == "function_call":
                 if ev.call_id is None:
                     raise ValueError(f"function_call item {ev.item_id!r} has no call_id")
-                self._call(response, ev.item_id, ev.call_id)
+                self._call(response, ev.item_id, ev.call_id, ev.name)
             else:
                 self._item(response, ev.item_id, ev.kind)
         return _T.OUTPUT_ITEM
@@ -472,12 +472,12 @@ class TurnMachine:
         response = self._response(ev.response_id)
         if response is None:
             return _T.FUNCTION_CALL
-        call = self._call(response, ev.item_id, ev.call_id)
+        call = self._call(response, ev.item_id, ev.call_id, ev.name)
         if call.state is not _CallState.SEEN:
             return _T.FUNCTION_CALL
         call.cancel_on_interrupt = ev.cancel_on_interrupt
         if response.interrupted:
-            self._answer(call, OUTPUT_NOT_RUN, out)
+            self._refuse(call, OUTPUT_NOT_RUN, out)
             return _T.FUNCTION_CALL
         start = StartTool(
             call_id=ev.call_id,
@@ -507,7 +507,7 @@ class TurnMachine:
         for call_id in response.calls:
             call = self._calls[call_id]
             if call.state is _CallState.SEEN:
-                self._answer(
+                self._refuse(
                     call, OUTPUT_NOT_RUN if response.interrupted else OUTPUT_INCOMPLETE, out
                 )
         self._follow_up(response, out)
@@ -611,10 +611,10 @@ class TurnMachine:
             for call_id in response.calls:
                 call = self._calls[call_id]
                 if call.state is _CallState.HELD:
-                    self._answer(call, OUTPUT_NOT_RUN, tail)
+                    self._refuse(call, OUTPUT_NOT_RUN, tail)
                 elif call.state is _CallState.RUNNING and call.cancel_on_interrupt:
                     tail.append(CancelTool(call_id=call_id))
-                    self._answer(call, OUTPUT_CANCELLED, tail)
+                    self._refuse(call, OUTPUT_CANCELLED, tail)
         self._tracker.on_clear(played)
         self._expected = deque(True for _ in self._expected)
         out.extend(tail)
@@ -649,17 +649,22 @@ class TurnMachine:
             item = self._item(self._responses[response_id], item_id, "message")
         return item
 
-    def _call(self, response: _Response, item_id: str, call_id: str) -> _Call:
+    def _call(self, response: _Response, item_id: str, call_id: str, name: str | None) -> _Call:
         call = self._calls.get(call_id)
         if call is None:
             call = self._calls[call_id] = _Call(call_id, item_id, response.id)
             response.calls.append(call_id)
             self._item(response, item_id, "function_call")
+        call.name = name or call.name
         return call
 
     def _answer(self, call: _Call, output: str, out: list[Action]) -> None:
         call.state = _CallState.ANSWERED
         out.append(SendToolOutput(call_id=call.call_id, output=output))
+
+    def _refuse(self, call: _Call, template: str, out: list[Action]) -> None:
+        """Answer a call that will not run (or was stopped) with a short explanation."""
+        self._answer(call, template.format(name=call.name or call.call_id), out)
 
     def _request(self, out: list[Action]) -> None:
         self._expected.append(False)
@@ -849,22 +854,3 @@ def mermaid_diagram() -> str:
         for (old, new), labels in edges.items()
     ]
     return "\n".join(lines) + "\n"
-
-
-def _write_diagram(path: str) -> None:
-    """Replace the first ```mermaid block of the Markdown file at ``path``."""
-    with open(path, encoding="utf-8") as file:
-        text = file.read()
-    start = text.index("```mermaid\n") + len("```mermaid\n")
-    end = text.index("```", start)
-    with open(path, "w", encoding="utf-8") as file:
-        file.write(text[:start] + mermaid_diagram() + text[end:])
-
-
-if __name__ == "__main__":  # pragma: no cover - exercised by tests/test_turns_diagram.py
-    if sys.argv[1:2] == ["--write"] and len(sys.argv) == 3:
-        _write_diagram(sys.argv[2])
-    elif len(sys.argv) == 1:
-        sys.stdout.write(mermaid_diagram())
-    else:
-        sys.exit("usage: python -m voiceagent._turns [--write docs/turns.md]")
