@@ -759,6 +759,48 @@ def test_failed_requests_do_not_leave_the_machine_waiting() -> None:
     assert kinds(d2.feed(InputCommitted("u9"))) == [CreateResponse]
 
 
+def test_commit_while_the_vad_hears_speech_ends_the_turn() -> None:
+    d = Driver()
+    d.speech()
+    assert changes(d.feed(Commit())) == [(S.USER_SPEAKING, S.THINKING)]
+    assert d.stop() == []  # the VAD's stop no longer means anything
+    d.feed(InputCommitted("u0"))  # our commit
+    d.feed(CreateFailed())
+    assert changes(d.feed(InputCommitted("u1"))) == [(S.IDLE, S.THINKING)]  # the VAD's
+
+
+def test_commit_during_the_window_barges_in_and_asks() -> None:
+    d = speaking(WINDOW, ms=300)
+    d.played = 100
+    d.speech("u1")
+    actions = d.feed(Commit(played_ms=100))
+    assert kinds(actions)[:3] == [ClearPlayback, CancelResponse, Truncate]
+    assert changes(actions) == [(S.CONFIRMING, S.THINKING)]
+
+
+def test_the_window_can_close_on_nothing_left_to_say() -> None:
+    d = Driver(WINDOW)
+    d.respond(item=None)
+    d.speech("u1")
+    d.done()
+    assert changes(d.stop("u1", end=100)) == [(S.CONFIRMING, S.IDLE)]
+
+
+def test_any_input_carrying_the_position_can_end_agent_speaking() -> None:
+    d = speaking()
+    d.done()
+    assert changes(d.feed(Tick(played_ms=1000))) == [(S.AGENT_SPEAKING, S.IDLE)]
+
+
+def test_a_response_never_announced_is_taken_as_created() -> None:
+    d = Driver()
+    actions = d.audio(100, response="r9", item="a9")
+    assert kinds(actions) == [PlayAudio, TurnChanged]
+    assert changes(actions) == [(S.IDLE, S.AGENT_SPEAKING)]
+    # text for an item of an unknown response is ignored rather than guessed at
+    assert d.feed(TranscriptDelta(item_id="x", text="lost")) == []
+
+
 # -- contract ---------------------------------------------------------------------------------
 
 
@@ -784,6 +826,11 @@ def test_positions_must_be_numbers() -> None:
         d.feed(
             AudioDelta(response_id="r1", item_id="a1", content_index=0, data=b"", duration_ms=-1)
         )
+
+
+def test_now_must_be_a_finite_number() -> None:
+    with pytest.raises(ValueError, match="now must be a finite number of seconds, not nan"):
+        TurnMachine().handle(Tick(), math.nan)
 
 
 def test_a_function_call_item_needs_a_call_id() -> None:

@@ -325,7 +325,7 @@ class TurnMachine:
 
         Raises:
             TypeError: ``event`` is not one of the machine's inputs.
-            ValueError: A time or position in ``event`` is negative or not finite.
+            ValueError: ``now``, or a time or position in ``event``, is not a valid number.
             RuntimeError: The transition table forbids the resulting state change (a bug:
                 the machine must not be used afterwards).
         """
@@ -335,6 +335,8 @@ class TurnMachine:
             raise TypeError(
                 f"TurnMachine cannot handle {type(event).__name__!r}; inputs are: {allowed}"
             )
+        if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
+            raise ValueError(f"now must be a finite number of seconds, not {now!r}")
         out: list[Action] = []
         trigger = handler(self, event, float(now), out)
         self._settle(trigger, out)
