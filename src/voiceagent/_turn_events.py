@@ -5,7 +5,8 @@ application), feeds them to :class:`~voiceagent._turns.TurnMachine` and executes
 it gets back. Every value here is a frozen attrs class of plain data: ids, texts, bytes and
 numbers. Times and positions are milliseconds; ``played_ms`` is always the sink's
 cumulative ``played_ms()`` (total audio played since the sink opened, cleared audio never
-counted), read by the session when the input is built.
+counted), read by the session when the input is built, or ``math.inf`` when there is no
+sink (everything written then counts as played at once).
 """
 
 from __future__ import annotations
