@@ -258,7 +258,7 @@ class AgentSession:
         """Stop the agent now: clear its queued audio, cancel its answer, and truncate the
         conversation to what the user heard."""
         self._require_open()
-        played = self.sink.played_ms() if self.sink is not None else 0.0
+        played = self.sink.played_ms() if self.sink is not None else math.inf
         await self._execute(self._machine.handle(t.Interrupt(played_ms=played), self._now()))
 
     async def commit(self) -> None:
@@ -592,7 +592,7 @@ class AgentSession:
         if failed is not None:
             failure = t.CommitFailed() if failed == "commit" else t.CreateFailed()
             await self._execute(self._machine.handle(failure, self._now()))
-        if code in _HARMLESS_ERRORS:
+        if code in _HARMLESS_ERRORS or _already_truncated(error):
             log.debug("ignoring harmless service error %s", code)
             return
         log.warning("Voice Live error %s: %s", code, getattr(error, "message", ""))
@@ -673,7 +673,7 @@ class AgentSession:
                 if self.sink is not None:
                     self.sink.clear()
             elif isinstance(action, t.CancelResponse):
-                await conn.response.cancel()
+                await conn.response.cancel(response_id=action.response_id)
             elif isinstance(action, t.Truncate):
                 await conn.conversation.item.truncate(
                     item_id=action.item_id,
@@ -824,6 +824,13 @@ class AgentSession:
             f"<AgentSession {type(self.agent).__qualname__} id={self._session_id} "
             f"state={self._machine.state.value}>"
         )
+
+
+def _already_truncated(error: Any) -> bool:
+    """The service's answer to truncating an item at or past its (already cut) end: the
+    conversation already holds what we wanted, so it is harmless."""
+    message = str(getattr(error, "message", "") or "")
+    return getattr(error, "param", None) == "audio_end_ms" and "already shorter" in message
 
 
 register_injectable(AgentSession, lambda context: context.session)
