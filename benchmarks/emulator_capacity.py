@@ -286,7 +286,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     out = ROOT / "results"
     out.mkdir(exist_ok=True)
-    name = "emulator_capacity" + ("_record" if args.record else "") + ".json"
+    name = (
+        "emulator_capacity"
+        + ("_record" if args.record else "")
+        + (".smoke" if args.smoke else "")
+        + ".json"
+    )
     (out / name).write_text(json.dumps(result, indent=2) + "\n")
     print(f"max sessions holding real-time pacing on one core: {best}")
     return 0

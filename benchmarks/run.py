@@ -65,8 +65,9 @@ def _load(path: Path, since: float) -> dict[str, Any] | None:
 
 
 def _emulator_capacity(smoke: bool, since: float) -> list[Row]:
-    for name in ("emulator_capacity", "emulator_capacity_no_record"):
-        data = _load(ROOT / "results" / f"{name}.json", since)
+    suffix = ".smoke.json" if smoke else ".json"
+    for name in ("emulator_capacity", "emulator_capacity_record"):
+        data = _load(ROOT / "results" / f"{name}{suffix}", since)
         if data is not None:
             best = data.get("max_sessions_holding")
             return [
