@@ -18,7 +18,7 @@ from voiceagent.audio import (
     WavFileSink,
     WavFileSource,
 )
-from voiceagent.events import EndReason, Interrupted, UserSpeechStarted
+from voiceagent.events import EndReason, Interrupted, TurnChanged, UserSpeechStarted
 from voiceagent.testing import Emulator, Script, Turn, synthesize
 
 from ..helpers import connect_args
@@ -220,3 +220,36 @@ async def test_interrupt_and_say_from_the_application() -> None:
     )
     texts = [m.text for m in result.history if getattr(m, "role", None) == "assistant"]  # type: ignore[union-attr]
     assert texts[-1] == "Sorry, let me stop there."
+
+
+async def test_a_cough_inside_the_confirmation_window_does_not_interrupt() -> None:
+    script = Script(Turn(hears="Tell me a story.", says=STORY))
+    question = synthesize("Tell me a story.").audio
+    cough = synthesize("Mmmmmm hmmmmm.").audio[: RATE * 2 * 450 // 1000]  # under half a second
+    gap = RATE * 2 * INTERRUPT_AT_MS // 1000 - len(question)
+    audio = question + bytes(gap) + cough + bytes(RATE * 2 * 3)
+    async with Emulator(speed=1.0, script=script, audio_chunk_ms=20) as emu:
+        agent = Agent(
+            turn_detection=ServerVad(silence_duration_ms=300, prefix_padding_ms=300),
+            confirm_interruption_ms=1500,
+            min_turn_ms=600,
+        )
+        states: list[str] = []
+        agent.on(TurnChanged)(lambda event: states.append(event.new.value))
+        sink = MemorySink(realtime=True)
+        with anyio.fail_after(40):
+            result = await agent.run(
+                source=MemorySource(audio, PCM, realtime=True), sink=sink, **connect_args(emu)
+            )
+        received = emu.connections[0].received
+        session = emu.connections[0].session
+    assert session["turn_detection"]["interrupt_response"] is False
+    assert session["turn_detection"]["create_response"] is False
+    assert "confirming" in states
+    kinds = [e["type"] for e in received]
+    assert "response.cancel" not in kinds
+    assert "conversation.item.truncate" not in kinds
+    assert sink.clears == []
+    assert sink.data == synthesize(STORY).audio  # the whole story was played
+    answers = [m for m in result.history if getattr(m, "role", None) == "assistant"]
+    assert [a.text for a in answers] == [STORY]  # type: ignore[union-attr]
