@@ -541,7 +541,7 @@ class AgentSession:
     async def _on_server_event(self, event: Any) -> None:
         # SDK models decode a field on every attribute read: read raw fields, once.
         kind = event.get("type")
-        if kind == "session.updated" and getattr(self, "_barrier_pending", False):
+        if kind == "session.updated" and self._barrier_pending:
             self._barrier_pending = False
             self._source_done = True
             manual = not self._machine.config.server_detects_turns
