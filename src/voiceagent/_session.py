@@ -209,7 +209,7 @@ class AgentSession:
             item=UserMessageItem(content=[InputTextContentPart(text=text)])
         )
         self._history.set(None, Message(role="user", text=text))
-        self._turn_started_at = anyio.current_time()
+        self._turn_started_at = self._now()
         await self._execute(
             self._machine.handle(t.Commit(audio=False, played_ms=self._played()), self._now())
         )
@@ -258,7 +258,7 @@ class AgentSession:
         """Stop the agent now: clear its queued audio, cancel its answer, and truncate the
         conversation to what the user heard."""
         self._require_open()
-        played = self.sink.played_ms() if self.sink is not None else math.inf
+        played = self._played()
         await self._execute(self._machine.handle(t.Interrupt(played_ms=played), self._now()))
 
     async def commit(self) -> None:
@@ -562,17 +562,14 @@ class AgentSession:
         elif kind == "input_audio_buffer.speech_stopped":
             self._turn_started_at = self._now()
         elif kind == "response.text.delta" and self._turn_started_at is not None:
-            started, self._turn_started_at = self._turn_started_at, None
-            await self._publish(
-                TurnMetrics(response_id=event.response_id, latency_s=self._now() - started)
-            )
+            await self._publish_latency(event["response_id"])
         elif kind == "input_audio_buffer.committed":
             self._uncommitted_ms = 0.0
         elif kind == "response.audio.done" and self.sink is not None:
             self._playback.append(None)
             self._playback_ready.set()
         now = self._now()
-        played = self.sink.played_ms() if self.sink is not None else math.inf
+        played = self._played()
         inputs, events = self._translator.translate(event, played_ms=played, kind=kind)
         for item in inputs:
             await self._execute(self._machine.handle(item, now))
@@ -639,13 +636,13 @@ class AgentSession:
                 # not every frame: progress matters at the end of playback, and barge-in
                 # reads the sink's position itself.
                 now = self._now()
-                played = self.sink.played_ms() if self.sink is not None else math.inf
+                played = self._played()
                 delay = self._machine.playback.pending_ms(played) / 1000
                 if deadline is not None:
                     delay = min(delay, deadline - now)
                 await anyio.sleep(max(_CLOCK_S, delay))
                 now = self._now()
-                played = self.sink.played_ms() if self.sink is not None else math.inf
+                played = self._played()
                 actions = self._machine.handle(t.PlaybackProgress(played_ms=played), now)
                 deadline = self._machine.next_deadline
                 if deadline is not None and now >= deadline:
@@ -680,7 +677,7 @@ class AgentSession:
                     self._playback_ready.set()
                     self._clock_wake.set()
                 if self._turn_started_at is not None:
-                    await self._publish_latency(action)
+                    await self._publish_latency(action.response_id)
             elif isinstance(action, t.ClearPlayback):
                 self._playback.clear()
                 self._out_converter = None
@@ -728,10 +725,13 @@ class AgentSession:
             else:  # pragma: no cover - every action type is handled above
                 raise AssertionError(f"unhandled turn action {action!r}")
 
-    async def _publish_latency(self, action: t.PlayAudio) -> None:
+    async def _publish_latency(self, response_id: str) -> None:
+        """The turn's latency, at the first audio (or text) of the response answering it."""
         started, self._turn_started_at = self._turn_started_at, None
         if started is not None:
-            await self._publish(self._translator.turn_metrics(action, self._now() - started))
+            await self._publish(
+                TurnMetrics(response_id=response_id, latency_s=self._now() - started)
+            )
 
     async def _run_tool(self, call: t.StartTool) -> None:
         context = ToolContext(
@@ -826,8 +826,9 @@ class AgentSession:
             raise ConnectError(f"the session has ended ({self._reason.value})")
         return self._connection()
 
-    def _played(self) -> float | None:
-        return self.sink.played_ms() if self.sink is not None else None
+    def _played(self) -> float:
+        """The sink's played position; without a sink, everything counts as played."""
+        return self.sink.played_ms() if self.sink is not None else math.inf
 
     @staticmethod
     def _now() -> float:

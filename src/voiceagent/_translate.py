@@ -18,7 +18,6 @@ from .events import (
     AgentTranscriptDelta,
     AvatarAnimation,
     ServiceErrorReported,
-    TurnMetrics,
     UserSpeechStarted,
     UserSpeechStopped,
     UserTranscript,
@@ -54,7 +53,6 @@ class Translator:
         self._bytes_per_ms = output_format.bytes_per_ms
         self._history = history
         self._cancel_on_interrupt = cancel_on_interrupt
-        self._response_of_item: dict[str, str] = {}
 
     def translate(
         self, event: Any, *, played_ms: float, kind: str | None = None
@@ -112,7 +110,6 @@ class Translator:
         if item is None:
             return _NOTHING
         kind = item.type
-        self._response_of_item[item.id] = event.response_id
         self._history.reserve(item.id)
         return (
             [
@@ -244,11 +241,6 @@ class Translator:
         return AgentTranscript(
             item_id=action.item_id, text=action.text, interrupted=action.interrupted
         )
-
-    def turn_metrics(self, action: t.PlayAudio, latency_s: float) -> TurnMetrics:
-        """The latency event for the first audio of a response."""
-        response_id = self._response_of_item.get(action.item_id, "")
-        return TurnMetrics(response_id=response_id, latency_s=latency_s)
 
     def record(self, event: object) -> None:
         """Record transcripts in the history."""
