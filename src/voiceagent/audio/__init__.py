@@ -34,6 +34,9 @@ from ._protocols import AudioSink as AudioSink
 from ._protocols import AudioSinkBase as AudioSinkBase
 from ._protocols import AudioSource as AudioSource
 from ._protocols import AudioSourceBase as AudioSourceBase
+from ._protocols import InputRecordingSink as InputRecordingSink
+from ._protocols import PausableSink as PausableSink
+from ._protocols import PositionReportingSink as PositionReportingSink
 from ._wav import WavFileSink as WavFileSink
 from ._wav import WavFileSource as WavFileSource
 from ._wav import WavInfo as WavInfo
@@ -48,10 +51,13 @@ __all__ = [
     "Converter",
     "DeviceInfo",
     "Encoding",
+    "InputRecordingSink",
     "MemorySink",
     "MemorySource",
     "Microphone",
     "NullSink",
+    "PausableSink",
+    "PositionReportingSink",
     "Reframer",
     "SilenceSource",
     "SinkWrite",

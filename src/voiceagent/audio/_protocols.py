@@ -16,12 +16,20 @@ import anyio
 from ..errors import AudioError
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
     from types import TracebackType
 
     from ._format import AudioFormat
 
-__all__ = ["AudioSink", "AudioSinkBase", "AudioSource", "AudioSourceBase"]
+__all__ = [
+    "AudioSink",
+    "AudioSinkBase",
+    "AudioSource",
+    "AudioSourceBase",
+    "InputRecordingSink",
+    "PausableSink",
+    "PositionReportingSink",
+]
 
 
 @runtime_checkable
@@ -71,7 +79,9 @@ class AudioSink(Protocol):
 
         Once it returns, :meth:`played_ms` should grow only with audio written afterwards
         (a sink that fades out counts the fade as played at once), so that the position
-        read right after a clear is where the next audio starts.
+        read right after a clear is where the next audio starts. A :meth:`write` that is
+        waiting for buffer room when ``clear()`` runs belongs to the audio being cleared:
+        it must drop its frame and return.
         """
         ...
 
@@ -89,6 +99,64 @@ class AudioSink(Protocol):
 
     async def aclose(self) -> None:
         """Stop and release the sink. Idempotent."""
+        ...
+
+
+@runtime_checkable
+class PausableSink(AudioSink, Protocol):
+    """A sink that can hold playback without dropping what is queued.
+
+    The session pauses the sink while it decides whether speech heard over the agent is a
+    real interruption (``Agent.confirm_interruption_ms``) and resumes it when it was not
+    (a cough, an "mm-hm"). While paused, :meth:`~AudioSink.played_ms` does not advance,
+    :meth:`~AudioSink.write` still queues (with the usual backpressure) and
+    :meth:`~AudioSink.clear` still drops the queue.
+    """
+
+    def pause(self) -> None:
+        """Stop playing at once, keeping the queue. Idempotent; never blocks."""
+        ...
+
+    def resume(self) -> None:
+        """Play the queue again from where :meth:`pause` stopped. Idempotent."""
+        ...
+
+
+@runtime_checkable
+class PositionReportingSink(AudioSink, Protocol):
+    """A sink whose played position is reported by the far end (a browser's playback
+    worklet, a phone carrier echoing marks) instead of kept by a local clock.
+
+    Such a position moves in steps, whenever a report arrives, so the session does not
+    poll :meth:`~AudioSink.played_ms` on a timer: it registers a listener that the sink
+    calls after each change of the position (a report arrived, a clear, the far end
+    drained). The listener is a plain, non-blocking callable, called in the event loop's
+    thread; the session reads :meth:`~AudioSink.played_ms` itself when woken.
+    """
+
+    def set_played_listener(self, listener: Callable[[], None] | None) -> None:
+        """Call ``listener()`` after every change of the played position (None: stop).
+
+        One listener at a time: setting a new one replaces the previous one.
+        """
+        ...
+
+
+@runtime_checkable
+class InputRecordingSink(AudioSink, Protocol):
+    """A sink that records the user's side too (a two-channel call recording).
+
+    When :attr:`records_input` is true, the session passes every frame of user audio it
+    sends to the service to :meth:`record_input`, in the wire format, as it sends it.
+    """
+
+    @property
+    def records_input(self) -> bool:
+        """Whether the sink wants the user's audio."""
+        ...
+
+    def record_input(self, frame: bytes, fmt: AudioFormat | None = None) -> None:
+        """Record one frame of the user's audio (``fmt``: its format). Never blocks."""
         ...
 
 
