@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from ._turns import TurnState
+from ._turns import TurnState  # noqa: TC001 - attrs resolves the annotations
 
 __all__ = [
     "AgentTranscript",
@@ -20,19 +20,21 @@ __all__ = [
     "AvatarAnimation",
     "EndReason",
     "Event",
+    "EventsDropped",
     "Interrupted",
     "ServiceErrorReported",
+    "ServiceWarningReported",
     "SessionEnded",
     "SessionStarted",
     "ToolCallFinished",
     "ToolCallStarted",
     "TurnChanged",
     "TurnMetrics",
-    "TurnState",
     "UserSpeechStarted",
     "UserSpeechStopped",
     "UserTranscript",
     "UserTranscriptDelta",
+    "UserTranscriptFailed",
 ]
 
 
@@ -138,6 +140,21 @@ class UserTranscript(Event):
 
 
 @attrs.frozen(kw_only=True)
+class UserTranscriptFailed(Event):
+    """The service could not transcribe one user turn (the turn itself still counts).
+
+    Attributes:
+        item_id: The user item.
+        message: The service's explanation.
+        code: The error code, if any.
+    """
+
+    item_id: str
+    message: str
+    code: str | None = None
+
+
+@attrs.frozen(kw_only=True)
 class AgentTranscriptDelta(Event):
     """A piece of the agent's answer as it is generated (audio transcript or text).
 
@@ -189,11 +206,14 @@ class ToolCallStarted(Event):
         call_id: The function call's id.
         name: The tool's name.
         arguments: The JSON arguments the model sent.
+        item_id: The function call's conversation item (unique even when the model
+            reuses a ``call_id``).
     """
 
     call_id: str
     name: str
     arguments: str
+    item_id: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -208,6 +228,7 @@ class ToolCallFinished(Event):
         output: The text sent to the model as the call's output.
         error: The model-visible error text, or None on success.
         duration_s: How long the call ran, in seconds.
+        item_id: The function call's conversation item.
     """
 
     call_id: str
@@ -217,6 +238,7 @@ class ToolCallFinished(Event):
     output: str
     error: str | None
     duration_s: float
+    item_id: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -236,6 +258,36 @@ class ServiceErrorReported(Event):
     error_type: str | None = None
     param: str | None = None
     event_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ServiceWarningReported(Event):
+    """The service sent a ``warning`` event (informational: nothing failed).
+
+    Attributes:
+        code: The warning's code, if any.
+        message: The service's message.
+        param: The parameter it is about, if any.
+    """
+
+    code: str | None
+    message: str
+    param: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class EventsDropped(Event):
+    """A subscription (``session.events()``) fell behind and its oldest events were
+    discarded; the stream goes on with the events that follow this one.
+
+    A subscriber that is not read never holds the session up: each subscription buffers
+    at most its ``buffer`` events (see ``AgentSession.events``).
+
+    Attributes:
+        count: How many events were discarded.
+    """
+
+    count: int
 
 
 @attrs.frozen(kw_only=True)

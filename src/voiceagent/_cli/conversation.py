@@ -13,9 +13,10 @@ import anyio
 import anyio.from_thread
 import attrs
 
+from .._turns import TurnState
 from ..audio import Converter, Microphone, Speaker, WavFileSink, WavFileSource
 from ..errors import AudioError, ConfigurationError, MissingExtraError
-from ..events import SessionEnded, TurnChanged, TurnState
+from ..events import SessionEnded, TurnChanged
 from .usage import UsageError
 
 if TYPE_CHECKING:
