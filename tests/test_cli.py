@@ -25,6 +25,7 @@ import pytest
 from azure.ai.voicelive.aio import connect
 from azure.core.credentials import AzureKeyCredential
 
+from voiceagent import TurnState
 from voiceagent.audio import read_wav_info
 from voiceagent.cli import main
 from voiceagent.demo import SCRIPT, question_wav
@@ -37,7 +38,6 @@ from voiceagent.events import (
     ToolCallStarted,
     TurnChanged,
     TurnMetrics,
-    TurnState,
     UserTranscript,
 )
 from voiceagent.testing import Emulator, synthesize

@@ -33,6 +33,7 @@ from voiceagent._turns import (
     Action,
     AgentInterrupted,
     AgentTranscriptFinal,
+    AnswerStarted,
     AudioDelta,
     AudioDone,
     CancelResponse,
@@ -43,6 +44,7 @@ from voiceagent._turns import (
     CommitInput,
     CreateFailed,
     CreateResponse,
+    EndOfAudio,
     FunctionCallDone,
     Input,
     InputCommitted,
@@ -176,6 +178,25 @@ class Driver:
         return self.feed(PlaybackProgress(self.played, drained=drained))
 
 
+class Sent:
+    """Equal to a :class:`SendToolOutput` with this call id and output (whatever the rest)."""
+
+    def __init__(self, call_id: str, output: str) -> None:
+        self.call_id, self.output = call_id, output
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, SendToolOutput)
+            and other.call_id == self.call_id
+            and other.output == self.output
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Sent({self.call_id!r}, {self.output!r})"
+
+
 def kinds(actions: list[Action]) -> list[type[Action]]:
     return [type(action) for action in actions]
 
@@ -254,8 +275,10 @@ def test_a_vad_turn_walks_the_states_and_reports_each_change() -> None:
     assert changes(d.stop()) == [(S.USER_SPEAKING, S.THINKING)]
     assert d.feed(InputCommitted("u1")) == []  # the server creates the response
     assert d.respond() == []
+    d.now = 0.7
     actions = d.audio(100)
-    assert kinds(actions) == [PlayAudio, TurnChanged]
+    assert kinds(actions) == [PlayAudio, AnswerStarted, TurnChanged]
+    assert only(actions, AnswerStarted) == [AnswerStarted(response_id="r1", latency_s=0.7)]
     assert changes(actions) == [(S.THINKING, S.AGENT_SPEAKING)]
     d.feed(TranscriptDone(item_id="a1", text="Hi."))
     d.feed(AudioDone(response_id="r1", item_id="a1"))
@@ -447,9 +470,7 @@ def test_a_failed_response_answers_its_unfinished_calls_and_asks_for_nothing() -
     d.respond()
     d.call(done=False)
     actions = d.done(status="failed")
-    assert only(actions, SendToolOutput) == [
-        SendToolOutput(call_id="c1", output=OUTPUT_INCOMPLETE.format(name="t"))
-    ]
+    assert only(actions, SendToolOutput) == [Sent("c1", OUTPUT_INCOMPLETE.format(name="t"))]
     assert only(actions, CreateResponse) == []
     assert d.state() is S.IDLE
 
@@ -521,26 +542,24 @@ def test_a_tool_round_trip_asks_for_exactly_one_follow_up() -> None:
     d.respond()
     actions = d.call("c1", item="f1") + d.call("c2", item="f2")
     assert only(actions, StartTool) == [
-        StartTool(call_id="c1", name="t", arguments="{}", response_id="r1"),
-        StartTool(call_id="c2", name="t", arguments="{}", response_id="r1"),
+        StartTool(item_id="f1", call_id="c1", name="t", arguments="{}", response_id="r1"),
+        StartTool(item_id="f2", call_id="c2", name="t", arguments="{}", response_id="r1"),
     ]
     assert d.state() is S.TOOL_RUNNING
     # outputs go out as each tool finishes, even before the response is done
-    assert d.feed(ToolFinished(call_id="c1", output="one")) == [
-        SendToolOutput(call_id="c1", output="one")
-    ]
+    assert d.feed(ToolFinished(item_id="f1", output="one")) == [Sent("c1", "one")]
     assert only(d.done(), CreateResponse) == []
-    actions = d.feed(ToolFinished(call_id="c2", output="two"))
+    actions = d.feed(ToolFinished(item_id="f2", output="two"))
     assert kinds(actions) == [SendToolOutput, CreateResponse, TurnChanged]
     assert changes(actions) == [(S.TOOL_RUNNING, S.THINKING)]
-    assert d.feed(ToolFinished(call_id="c2", output="again")) == []
+    assert d.feed(ToolFinished(item_id="f2", output="again")) == []
 
 
 def test_the_follow_up_waits_for_response_done() -> None:
     d = Driver()
     d.respond(item=None)
     d.call()
-    d.feed(ToolFinished(call_id="c1", output="x"))
+    d.feed(ToolFinished(item_id="f1", output="x"))
     assert kinds(d.done()) == [CreateResponse]
 
 
@@ -560,9 +579,9 @@ def test_calls_of_an_interrupted_response_that_had_not_started_never_run() -> No
             cancel_on_interrupt=False,
         )
     )
-    assert actions == [SendToolOutput(call_id="c1", output=OUTPUT_NOT_RUN.format(name="t"))]
+    assert actions == [Sent("c1", OUTPUT_NOT_RUN.format(name="t"))]
     actions = d.done(status="cancelled")  # c2's arguments never completed
-    assert actions == [SendToolOutput(call_id="c2", output=OUTPUT_NOT_RUN.format(name="t"))]
+    assert actions == [Sent("c2", OUTPUT_NOT_RUN.format(name="t"))]
 
 
 def test_a_running_tool_follows_its_cancel_on_interrupt_policy() -> None:
@@ -579,17 +598,13 @@ def test_a_running_tool_follows_its_cancel_on_interrupt_policy() -> None:
         AgentInterrupted,
         TurnChanged,
     ]
-    assert only(actions, CancelTool) == [CancelTool("stop")]
-    assert only(actions, SendToolOutput) == [
-        SendToolOutput(call_id="stop", output=OUTPUT_CANCELLED.format(name="t"))
-    ]
+    assert only(actions, CancelTool) == [CancelTool("f2")]
+    assert only(actions, SendToolOutput) == [Sent("stop", OUTPUT_CANCELLED.format(name="t"))]
     assert d.state() is S.IDLE  # the interrupted turn's tool no longer holds it
     d.done(status="cancelled")
-    assert d.feed(ToolFinished(call_id="stop", output="late")) == []
+    assert d.feed(ToolFinished(item_id="f2", output="late")) == []
     # the kept tool's output still goes to the model, but nothing asks it to speak
-    assert d.feed(ToolFinished(call_id="keep", output="done")) == [
-        SendToolOutput(call_id="keep", output="done")
-    ]
+    assert d.feed(ToolFinished(item_id="f1", output="done")) == [Sent("keep", "done")]
 
 
 def test_a_tool_finishing_after_the_user_took_the_turn_asks_for_nothing() -> None:
@@ -601,9 +616,7 @@ def test_a_tool_finishing_after_the_user_took_the_turn_asks_for_nothing() -> Non
     actions = d.speech("u1")
     assert only(actions, CancelResponse) == []
     assert d.state() is S.USER_SPEAKING
-    assert d.feed(ToolFinished(call_id="c1", output="x")) == [
-        SendToolOutput(call_id="c1", output="x")
-    ]
+    assert d.feed(ToolFinished(item_id="f1", output="x")) == [Sent("c1", "x")]
 
 
 def test_duplicate_and_late_events_start_nothing_twice() -> None:
@@ -624,7 +637,7 @@ def test_duplicate_and_late_events_start_nothing_twice() -> None:
         )
         == []
     )
-    d.feed(ToolFinished(call_id="c1", output="x"))
+    d.feed(ToolFinished(item_id="f1", output="x"))
     assert kinds(d.done()) == [CreateResponse]
     assert d.done() == []
     # events about a finished response are ignored, not taken as a new one
@@ -695,13 +708,11 @@ def test_the_window_holds_tool_starts_and_follow_ups_until_it_decides() -> None:
     d.call("c1", item="f1")
     d.speech("u1")
     assert only(d.call("c2", item="f2"), StartTool) == []
-    d.feed(ToolFinished(call_id="c1", output="one"))
+    d.feed(ToolFinished(item_id="f1", output="one"))
     assert d.done() == []
     actions = d.feed(Interrupt(played_ms=0))
     assert only(actions, StartTool) == []
-    assert only(actions, SendToolOutput) == [
-        SendToolOutput(call_id="c2", output=OUTPUT_NOT_RUN.format(name="t"))
-    ]
+    assert only(actions, SendToolOutput) == [Sent("c2", OUTPUT_NOT_RUN.format(name="t"))]
     assert only(actions, CreateResponse) == []
 
     d = Driver(WINDOW)
@@ -710,7 +721,7 @@ def test_the_window_holds_tool_starts_and_follow_ups_until_it_decides() -> None:
     d.call("c2", item="f2")
     actions = d.stop("u1", end=900)
     assert only(actions, StartTool) == [
-        StartTool(call_id="c2", name="t", arguments="{}", response_id="r1")
+        StartTool(item_id="f2", call_id="c2", name="t", arguments="{}", response_id="r1")
     ]
 
 
@@ -854,7 +865,7 @@ def test_memory_stays_bounded_over_a_long_conversation() -> None:
             d.call(f"c{turn}", r, f"f{turn}")
             d.done(r)
             d.play(200)
-            d.feed(ToolFinished(call_id=f"c{turn}", output="x"))
+            d.feed(ToolFinished(item_id=f"f{turn}", output="x"))
     assert len(d.machine.playback) <= 1
     assert len(d.machine._responses) <= 1
     assert len(d.machine._items) <= 1
@@ -968,6 +979,7 @@ class TurnWorld(RuleBasedStateMachine):
         self.started: set[str] = set()
         self.truncated: set[str] = set()
         self.finals: set[str] = set()
+        self.audio_ended: set[str] = set()
         self.forbidden: set[str] = set()  # interrupted: never to be played again
         self.followed_up: set[str] = set()
         self.dismissed: set[str] = set()
@@ -1069,6 +1081,7 @@ class TurnWorld(RuleBasedStateMachine):
         if isinstance(action, PlayAudio):
             assert action.response_id not in self.forbidden, f"played interrupted {action}"
             assert not self.paused, f"played while paused: {action}"
+            assert action.item_id not in self.audio_ended, f"played after its end: {action}"
             self.chunks.append(
                 [
                     action.response_id,
@@ -1111,15 +1124,17 @@ class TurnWorld(RuleBasedStateMachine):
             self.truncated.add(action.item_id)
         elif isinstance(action, StartTool):
             call = self.calls[action.call_id]
+            assert action.item_id == call.item_id
             assert call.args_done
             assert action.call_id not in self.started
             assert call.response_id not in self.forbidden, f"started interrupted {action}"
             self.started.add(action.call_id)
             self.running.add(action.call_id)
         elif isinstance(action, CancelTool):
-            assert action.call_id in self.running
-            self.running.remove(action.call_id)
-            self.cancelled.add(action.call_id)
+            call_id = next(c.call_id for c in self.calls.values() if c.item_id == action.item_id)
+            assert call_id in self.running
+            self.running.remove(call_id)
+            self.cancelled.add(call_id)
         elif isinstance(action, SendToolOutput):
             assert action.call_id in self.calls, f"output for unknown call {action}"
             self.outputs[action.call_id] += 1
@@ -1151,6 +1166,16 @@ class TurnWorld(RuleBasedStateMachine):
             if action.item_id is not None:
                 assert self.items[action.item_id].received > 0
                 assert action.heard_ms == pytest.approx(self.heard(action.item_id))
+        elif isinstance(action, EndOfAudio):
+            item = self.items[action.item_id]
+            assert item.kind == "message", f"end of audio of a {item.kind} item"
+            assert item.received > 0, f"end of audio of an item without audio: {item}"
+            assert action.item_id not in self.audio_ended, f"audio ended twice: {action}"
+            assert self.response_of(item).id not in self.forbidden, f"ended interrupted {action}"
+            self.audio_ended.add(action.item_id)
+        elif isinstance(action, AnswerStarted):
+            assert action.response_id in self.responses, f"unknown response {action}"
+            assert action.latency_s >= 0
         else:
             assert isinstance(action, TurnChanged), action
 
@@ -1164,7 +1189,7 @@ class TurnWorld(RuleBasedStateMachine):
             return
         eligible = self.eligible()
         if isinstance(event, ToolFinished):
-            eligible = [r for r in eligible if r.id == self.calls[event.call_id].response_id]
+            eligible = [r for r in eligible if any(c.item_id == event.item_id for c in r.calls)]
         elif isinstance(event, ResponseDone):
             eligible = [r for r in eligible if r.id == event.response_id]
         else:
@@ -1558,14 +1583,14 @@ class TurnWorld(RuleBasedStateMachine):
         call_id = self.pick(sorted(self.running), index)
         self.running.remove(call_id)
         self.results[call_id] = f"result of {call_id}"
-        actions = self.feed(ToolFinished(call_id=call_id, output=self.results[call_id]))
-        assert only(actions, SendToolOutput) == [
-            SendToolOutput(call_id=call_id, output=self.results[call_id])
-        ]
+        item_id = self.calls[call_id].item_id
+        actions = self.feed(ToolFinished(item_id=item_id, output=self.results[call_id]))
+        assert only(actions, SendToolOutput) == [Sent(call_id, self.results[call_id])]
 
     def cancelled_tool_finishes_anyway(self) -> None:
         call_id = self.cancelled.pop()
-        assert self.feed(ToolFinished(call_id=call_id, output="too late")) == []
+        item_id = self.calls[call_id].item_id
+        assert self.feed(ToolFinished(item_id=item_id, output="too late")) == []
 
     # -- invariants and the end -----------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from .events import (
     ToolCallStarted,
     TurnChanged,
     TurnMetrics,
+    UserTranscript,
 )
 
 if TYPE_CHECKING:
@@ -205,7 +206,7 @@ class Executor:
 
     def publish(self, event: Event) -> None:
         """Record ``event`` in the history (if it belongs there) and publish it."""
-        if isinstance(event, AgentTranscript | ToolCallRecord):
+        if isinstance(event, UserTranscript | AgentTranscript):
             self.remember(event)
         self._bus.publish(event)
 

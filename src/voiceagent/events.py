@@ -8,11 +8,12 @@ classes; SDK server events are passed through to handlers untouched as well.
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._turns import TurnState  # noqa: TC001 - attrs resolves the annotations
+if TYPE_CHECKING:
+    from ._turns import TurnState
 
 __all__ = [
     "AgentTranscript",
