@@ -36,12 +36,21 @@ if TYPE_CHECKING:
     from ._session import AgentSession
     from ._translate import Raw
 
-__all__ = ["DEFAULT_BUFFER", "EventBus", "EventStream", "check_buffer", "sdk_event_class"]
+__all__ = [
+    "CLOSE_TIMEOUT_S",
+    "DEFAULT_BUFFER",
+    "EventBus",
+    "EventStream",
+    "check_buffer",
+    "sdk_event_class",
+]
 
 log = logging.getLogger("voiceagent.session")
 
 DEFAULT_BUFFER = 1024
 """Events a subscription, or the handlers' queue, holds before discarding its oldest."""
+CLOSE_TIMEOUT_S = 5.0
+"""How long handlers get, when a session ends, for the events still queued for them."""
 
 
 def check_buffer(buffer: object, what: str) -> int:
@@ -275,16 +284,24 @@ class EventBus:
             except HandlerError as exc:
                 self._on_fatal(exc)
 
-    async def close(self, ended: SessionEnded) -> None:
+    async def close(self, ended: SessionEnded, *, grace_s: float = CLOSE_TIMEOUT_S) -> None:
         """Deliver what is still queued and ``ended`` to the handlers (errors logged, not
-        fatal), then ``ended`` to every subscription, and end them."""
+        fatal; ``grace_s`` seconds at most, then the rest is dropped with a warning), then
+        ``ended`` to every subscription, and end them."""
         self._closed = True
-        pending = list(self._pending)
-        self._pending.clear()
-        pending.append((ended, self._handlers(SessionEnded, None)))
-        for event, handlers in pending:
-            await call_handlers(handlers, event, session=self.session, fatal=False)
         for stream in self._subscriptions:
             stream.offer(ended)
             stream.close()
         self._subscriptions.clear()
+        pending = list(self._pending)
+        self._pending.clear()
+        pending.append((ended, self._handlers(SessionEnded, None)))
+        with anyio.move_on_after(grace_s) as scope:
+            for event, handlers in pending:
+                await call_handlers(handlers, event, session=self.session, fatal=False)
+        if scope.cancelled_caught:
+            log.warning(
+                "event handlers did not finish within %g s of the session's end; the events "
+                "left were dropped",
+                grace_s,
+            )

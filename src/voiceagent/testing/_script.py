@@ -45,10 +45,13 @@ class ToolCall:
         name: The tool's name, as declared in the session's ``tools``.
         arguments: The arguments, as a mapping (serialized to JSON) or a raw JSON string
             (sent verbatim, so a test can send malformed arguments on purpose).
+        call_id: The call's ``call_id``; None (default) for a fresh one. A test can give
+            two calls the same id, as a misbehaving model might.
     """
 
     name: str
     arguments: Mapping[str, Any] | str = attrs.field(factory=dict)
+    call_id: str | None = attrs.field(default=None, kw_only=True)
 
     def arguments_json(self) -> str:
         """The arguments as the JSON string the service streams."""
@@ -266,7 +269,8 @@ class ScriptRunner:
             return [Fail(turn.fail)]
         if turn is not None and turn.calls and user_turn.calls_made is None:
             calls = tuple(
-                Call(new_id("call"), call.name, call.arguments_json()) for call in turn.calls
+                Call(call.call_id or new_id("call"), call.name, call.arguments_json())
+                for call in turn.calls
             )
             user_turn.calls_made = calls
             preface: list[Output] = [Say(turn.preface)] if turn.preface else []
