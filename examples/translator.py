@@ -20,10 +20,9 @@ import anyio
 
 from voiceagent import Agent
 from voiceagent.audio import WavFileSink, WavFileSource
-from voiceagent.demo import service
 from voiceagent.events import AgentTranscript, UserTranscript
 from voiceagent.options import InputTranscription
-from voiceagent.testing import Script, Turn
+from voiceagent.testing import Script, Turn, service
 
 AUDIO = Path(__file__).parent / "audio"
 

@@ -203,7 +203,7 @@ def convert_error(
     secrets = settings.secrets()
     where = settings.endpoint
     if isinstance(exc, ClientAuthenticationError):
-        message = redact(str(exc.message or exc), secrets).splitlines()[0]
+        message = redact(str(exc.message or exc), secrets).splitlines()[0].rstrip(". ")
         return AuthenticationError(
             f"could not get a Microsoft Entra ID token for {where}: {message}; "
             "set AZURE_VOICELIVE_API_KEY to use a key instead, or sign in (az login)"

@@ -77,6 +77,12 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     _add_devices(demo, what="instead of the recording")
     demo.add_argument(
+        "--save-question",
+        metavar="FILE.wav",
+        help="write the demo's recorded question (real speech, asking about the weather in "
+        "Paris) to a WAV file, and exit: a user for your own agents",
+    )
+    demo.add_argument(
         "--fast",
         action="store_true",
         help="no real-time pacing: send the recording at once and get the answer as fast "
@@ -230,6 +236,20 @@ def _emulator_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _save_question(path: str) -> int:
+    import shutil
+
+    from .demo import QUESTION
+
+    try:
+        shutil.copyfile(QUESTION, path)
+    except OSError as exc:
+        print(f"voiceagent demo: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}: a recorded question (What's the weather like in Paris today?)")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``voiceagent`` command.
 
@@ -247,6 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "emulator":
         return _emulator_command(args)
+    if args.command == "demo" and args.save_question:
+        return _save_question(args.save_question)
     args.speed_given = "speed" in vars(args)
     if not args.speed_given:
         args.speed = 1.0

@@ -190,7 +190,7 @@ async def converse(conversation: Conversation, printer: Printer, outcome: Outcom
             script = backend.script_name or "no script: the default brain"
             printer.note(f"the Voice Live emulator at {emu.endpoint} ({pace}; {script})")
         else:
-            from ..demo import azure_endpoint
+            from ..testing._service import azure_endpoint
 
             printer.note(f"Azure AI Voice Live at {azure_endpoint() or '(no endpoint set)'}")
         sink = conversation.sink

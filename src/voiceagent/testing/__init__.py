@@ -22,6 +22,7 @@ from ._script import ResponseFailure as ResponseFailure
 from ._script import Script as Script
 from ._script import ToolCall as ToolCall
 from ._script import Turn as Turn
+from ._service import service as service
 from ._synth import Speech as Speech
 from ._synth import WordTiming as WordTiming
 from ._synth import synthesize as synthesize
@@ -40,5 +41,6 @@ __all__ = [
     "WordTiming",
     "check_audio_sink",
     "check_audio_source",
+    "service",
     "synthesize",
 ]
