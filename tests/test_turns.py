@@ -31,6 +31,7 @@ from voiceagent._turns import (
     OUTPUT_NOT_RUN,
     TRANSITIONS,
     Action,
+    AddMessage,
     AgentInterrupted,
     AgentTranscriptFinal,
     AnswerStarted,
@@ -71,6 +72,7 @@ from voiceagent._turns import (
     TurnConfig,
     TurnMachine,
     TurnState,
+    UserText,
     WordTimestamp,
 )
 from voiceagent.errors import ConfigurationError
@@ -619,6 +621,38 @@ def test_a_tool_finishing_after_the_user_took_the_turn_asks_for_nothing() -> Non
     assert d.feed(ToolFinished(item_id="f1", output="x")) == [Sent("c1", "x")]
 
 
+def test_a_response_due_before_a_typed_barge_in_is_left_to_the_server_to_cancel() -> None:
+    # The follow-up is due when the user types over it: our response.create comes after
+    # it, so the service cancels it (cancel_previous); a cancel of ours would find nothing.
+    d = Driver()
+    d.respond()
+    d.call()
+    d.done()
+    assert kinds(d.feed(ToolFinished(item_id="f1", output="x"))) == [
+        SendToolOutput,
+        CreateResponse,
+        TurnChanged,
+    ]
+    actions = d.feed(UserText(text="Stop."))
+    assert kinds(actions) == [ClearPlayback, AgentInterrupted, AddMessage, CreateResponse]
+    assert d.feed(ResponseCreated("r2")) == []  # the superseded follow-up: no cancel
+    assert d.done("r2", status="cancelled") == []
+    assert d.respond("r3", "a3") == []  # the answer to the typed message
+    assert d.audio(100, response="r3", item="a3")[0] == PlayAudio(
+        response_id="r3", item_id="a3", content_index=0, data=FRAME, duration_ms=100
+    )
+
+
+def test_a_response_due_before_a_spoken_barge_in_is_ours_to_cancel() -> None:
+    d = Driver(TurnConfig(server_cancels_on_speech=True))
+    d.respond()
+    d.call()
+    d.done()
+    d.feed(ToolFinished(item_id="f1", output="x"))  # the follow-up is due
+    d.speech("u2")
+    assert d.feed(ResponseCreated("r2")) == [CancelResponse("r2")]
+
+
 def test_duplicate_and_late_events_start_nothing_twice() -> None:
     d = Driver()
     d.respond(item=None)
@@ -955,7 +989,9 @@ class TurnWorld(RuleBasedStateMachine):
         self.responses: dict[str, SResponse] = {}
         self.items: dict[str, SItem] = {}
         self.calls: dict[str, SCall] = {}
-        # responses the server will create, in order: [who asked, stale since a barge-in]
+        # responses the server will create, in order: [who asked, stale since a barge-in,
+        # superseded: a response.create of the client's came after it, so the server
+        # cancels it itself (cancel_previous)]
         self.queue: list[list[Any]] = []
         self.vad_item: str | None = None
         self.vad_start = 0
@@ -1145,7 +1181,9 @@ class TurnWorld(RuleBasedStateMachine):
                 refusals = (OUTPUT_NOT_RUN, OUTPUT_CANCELLED, OUTPUT_INCOMPLETE)
                 assert action.output in [r.format(name="tool") for r in refusals]
         elif isinstance(action, CreateResponse):
-            self.queue.append(["client", False])
+            for entry in self.queue:
+                entry[2] = entry[2] or entry[1]
+            self.queue.append(["client", False, False])
             self.check_create(event)
         elif isinstance(action, CommitInput):
             assert isinstance(event, Commit)
@@ -1333,7 +1371,7 @@ class TurnWorld(RuleBasedStateMachine):
         actions = self.feed(InputCommitted(item))
         creates = len(only(actions, CreateResponse))
         if self.config.server_creates_response:
-            self.queue.append(["auto", False])
+            self.queue.append(["auto", False, False])
             assert creates == 0
         else:
             assert creates == (0 if item in self.dismissed else 1)
@@ -1445,22 +1483,31 @@ class TurnWorld(RuleBasedStateMachine):
             self.response_done(index, status, flag)
 
     def server_creates(self, fail: int) -> None:
-        kind, stale = self.queue.pop(0)
+        kind, stale, superseded = self.queue.pop(0)
         if kind == "client" and not fail:
             self.feed(CreateFailed())
             return
         response = SResponse(self.new_id("r"))
         self.responses[response.id] = response
         actions = self.feed(ResponseCreated(response.id))
-        # due before a barge-in, created after it: the machine must cancel it itself
-        assert actions == ([CancelResponse(response.id)] if stale else []), actions
+        # due before a barge-in, created after it: the machine must cancel it itself,
+        # unless a response.create of its own followed, which cancels it at the server
+        expected = [CancelResponse(response.id)] if stale and not superseded else []
+        assert actions == expected, actions
+        if superseded:
+            self.forbidden.add(response.id)
+            response.cancel_requested = True
+            self.end_response(response, "cancelled", close=False)
+            return
         if fail % 2:
             self.add_message(response)
 
     def app_asks_for_a_response(self, announced: bool) -> None:
         if announced:
             self.feed(ResponseRequested())
-            self.queue.append(["app", False])
+            for entry in self.queue:
+                entry[2] = entry[2] or entry[1]
+            self.queue.append(["app", False, False])
         else:  # the server answers something the machine was not told about
             response = SResponse(self.new_id("r"))
             self.responses[response.id] = response

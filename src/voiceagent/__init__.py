@@ -21,8 +21,6 @@ from ._tools import ToolContext as ToolContext
 from ._tools import tool as tool
 from ._turns import TurnState as TurnState
 from ._version import __version__ as __version__
-from .errors import ToolError as ToolError
-from .errors import VoiceAgentError as VoiceAgentError
 
 __all__ = [
     "Agent",
@@ -35,9 +33,7 @@ __all__ = [
     "SessionStatus",
     "ToolCallRecord",
     "ToolContext",
-    "ToolError",
     "TurnState",
-    "VoiceAgentError",
     "__version__",
     "on",
     "tool",

@@ -279,12 +279,14 @@ class Executor:
         )
 
     def _create(self, action: t.CreateResponse) -> None:
-        event: dict[str, Any] = {"type": "response.create", "event_id": self._track("create")}
+        # The machine counts on what the service does by default: a new response cancels
+        # the one still due before it (said here, so that it does not hang on a default).
+        response: dict[str, Any] = {"cancel_previous": True}
         if action.message is not None:
-            event["response"] = {
-                "pre_generated_assistant_message": message_item("assistant", action.message)
-            }
-        self._wire.post(event)
+            response["pre_generated_assistant_message"] = message_item("assistant", action.message)
+        self._wire.post(
+            {"type": "response.create", "event_id": self._track("create"), "response": response}
+        )
 
     def _commit(self, action: t.CommitInput) -> None:
         self._wire.post({"type": "input_audio_buffer.commit", "event_id": self._track("commit")})

@@ -237,6 +237,15 @@ TRANSITIONS: Final[Mapping[TurnState, Mapping[Trigger, frozenset[TurnState]]]] =
 # -- bookkeeping records ----------------------------------------------------------------
 
 
+class _Due(enum.Enum):
+    """A response the server will create, as the machine sees it."""
+
+    LIVE = "live"  # wanted: its answer plays
+    STALE = "stale"  # due before a barge-in, so unwanted: ours to cancel once created
+    SUPERSEDED = "superseded"  # stale, and a response.create of ours followed it: the
+    # service cancels it itself when it gets to ours (cancel_previous), so we must not
+
+
 class _CallState(enum.Enum):
     SEEN = "seen"  # announced, arguments not complete
     HELD = "held"  # complete, start withheld by the confirmation window
@@ -312,8 +321,8 @@ class TurnMachine:
         self._calls: dict[str, _Call] = {}  # by function call item id
         self._finished: dict[str, None] = {}  # an ordered, bounded set
         # One entry per response the server will create (asked for by us or the session, or
-        # due from server VAD for a committed turn), oldest first: True once it is stale.
-        self._expected: deque[bool] = deque()
+        # due from server VAD for a committed turn), oldest first.
+        self._expected: deque[_Due] = deque()
         self._own_commits = 0
         self._user_speaking = False
         self._uncommitted = 0  # VAD turns that stopped and whose commit has not arrived
@@ -417,24 +426,26 @@ class TurnMachine:
             return _T.INPUT_COMMITTED
         self._uncommitted = max(0, self._uncommitted - 1)
         if self.config.server_creates_response:
-            self._expected.append(False)
+            self._expected.append(_Due.LIVE)
         else:
             self._request(out)
         return _T.INPUT_COMMITTED
 
     def _on_requested(self, ev: ResponseRequested, now: float, out: list[Action]) -> Trigger:
-        self._expected.append(False)
+        self._supersede()
+        self._expected.append(_Due.LIVE)
         return _T.REQUESTED
 
     def _on_response_created(self, ev: ResponseCreated, now: float, out: list[Action]) -> Trigger:
         if ev.response_id in self._responses or ev.response_id in self._finished:
             return _T.RESPONSE_CREATED
-        stale = self._expected.popleft() if self._expected else False
+        due = self._expected.popleft() if self._expected else _Due.LIVE
         response = self._responses[ev.response_id] = _Response(ev.response_id)
-        if stale:
+        if due is not _Due.LIVE:
+            response.interrupted = response.cancelling = True
+        if due is _Due.STALE:
             # Due before an interruption, created after it: the server does not cancel it
             # for speech it heard before it existed, so it is ours to cancel.
-            response.interrupted = response.cancelling = True
             out.append(CancelResponse(response_id=ev.response_id))
         return _T.RESPONSE_CREATED
 
@@ -591,8 +602,7 @@ class TurnMachine:
         self._observe(ev.played_ms)
         if self._window is not None or self._holds_turn():
             self._barge_in(out, by_speech=False)
-        self._expected.append(False)
-        out.append(CreateResponse(message=ev.text))
+        self._request(out, ev.text)
         return _T.SAY
 
     def _commit(self, out: list[Action], *, audio: bool, text: str | None = None) -> None:
@@ -631,7 +641,7 @@ class TurnMachine:
         return (
             any(not r.interrupted for r in self._responses.values())
             or self._tracker.pending_ms(self._played) > _EPSILON_MS
-            or not all(self._expected)
+            or _Due.LIVE in self._expected
         )
 
     def _barge_in(self, out: list[Action], *, by_speech: bool) -> None:
@@ -682,7 +692,7 @@ class TurnMachine:
                     tail.append(CancelTool(call.item_id))
                     self._refuse(call, OUTPUT_CANCELLED, tail)
         self._tracker.on_clear(played)
-        self._expected = deque(True for _ in self._expected)
+        self._expected = deque(_stale(d) for d in self._expected)
         out.extend(tail)
         out.append(AgentInterrupted(item_id=reported[0], heard_ms=reported[1]))
 
@@ -760,9 +770,14 @@ class TurnMachine:
         if started is not None:
             out.append(AnswerStarted(response_id=response_id, latency_s=self._now - started))
 
-    def _request(self, out: list[Action]) -> None:
-        self._expected.append(False)
-        out.append(CreateResponse())
+    def _request(self, out: list[Action], message: str | None = None) -> None:
+        """Send ``response.create``: the service cancels what was due before it."""
+        self._supersede()
+        self._expected.append(_Due.LIVE)
+        out.append(CreateResponse(message=message))
+
+    def _supersede(self) -> None:
+        self._expected = deque(_Due.SUPERSEDED if d is _Due.STALE else d for d in self._expected)
 
     def _follow_up(self, response: _Response, out: list[Action]) -> None:
         """Ask for the one response that speaks the tools' results, once all are in."""
@@ -832,7 +847,7 @@ class TurnMachine:
             return TurnState.AGENT_SPEAKING
         if any(self._calls[c].state is _CallState.RUNNING for r in live for c in r.calls):
             return TurnState.TOOL_RUNNING
-        if self._uncommitted or not all(self._expected) or any(r.active for r in live):
+        if self._uncommitted or _Due.LIVE in self._expected or any(r.active for r in live):
             return TurnState.THINKING
         return TurnState.IDLE
 
@@ -877,6 +892,10 @@ class TurnMachine:
             self._finished[response.id] = None
             if len(self._finished) > _MEMORY:
                 del self._finished[next(iter(self._finished))]
+
+
+def _stale(due: _Due) -> _Due:
+    return _Due.STALE if due is _Due.LIVE else due
 
 
 def _heard_text(item: _Item) -> str:
