@@ -10,29 +10,38 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, TypeVar, overl
 
 import attrs
 
+# SessionArgs' annotations are resolved at run time too (typing.get_type_hints), so the
+# types it names are imported for real.
+from azure.core.credentials import AzureKeyCredential  # noqa: TC002
+from azure.core.credentials_async import AsyncTokenCredential  # noqa: TC002
+
 from . import _turns as t
+from ._avatar import Animation, Avatar  # noqa: TC001
 from ._checks import CompactRepr
 from ._fanout import DEFAULT_BUFFER
+from ._features import (  # noqa: TC001
+    EchoCancellation,
+    InputTranscription,
+    InterimResponse,
+    NoiseReduction,
+)
 from ._history import ROLES, Message
-from ._options import SessionOptions
+from ._options import (
+    ServiceDefault,
+    SessionOptions,
+)
 from ._router import EventRouter, Registrar, marked_handlers
 from ._tools import ToolMethod, ToolRegistry, ToolSpec, collect_tools
+from ._turn_detection import TurnDetection  # noqa: TC001
+from ._voices import Voice  # noqa: TC001
+from .audio import AudioSink, AudioSource  # noqa: TC001
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
     from typing import Unpack
 
-    from azure.core.credentials import AzureKeyCredential
-    from azure.core.credentials_async import AsyncTokenCredential
-
-    from ._avatar import Animation, Avatar
-    from ._features import EchoCancellation, InputTranscription, InterimResponse, NoiseReduction
     from ._history import SessionResult
-    from ._options import ServiceDefault
     from ._session import AgentSession
-    from ._turn_detection import TurnDetection
-    from ._voices import Voice
-    from .audio import AudioSink, AudioSource
 
 __all__ = ["Agent", "AgentSettings", "SessionArgs"]
 
