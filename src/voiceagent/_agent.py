@@ -134,8 +134,23 @@ class SessionArgs(TypedDict, total=False):
     """The keyword arguments of :meth:`Agent.session` and :meth:`Agent.run` (one
     definition for both, so that mypy checks every call).
 
-    Besides these, every :class:`~voiceagent.options.SessionOptions` field overrides the
-    agent's option for that one session.
+    Besides the ones below, every :class:`~voiceagent.options.SessionOptions` field
+    overrides the agent's option for that one session.
+
+    Attributes:
+        source: The user's audio; None (default) for a session driven by text or by the app.
+        sink: Where the agent's audio goes; None (default) drops it (a
+            :class:`~voiceagent.audio.NullSink`).
+        endpoint: The Voice Live endpoint; defaults to ``AZURE_VOICELIVE_ENDPOINT``, then
+            ``AZURE_COGNITIVE_SERVICES_ENDPOINT``.
+        credential: An ``AzureKeyCredential`` or async token credential.
+        api_key: An API key (used when ``credential`` is None); defaults to
+            ``AZURE_VOICELIVE_API_KEY``, then ``AZURE_COGNITIVE_SERVICES_KEY``; without any,
+            ``DefaultAzureCredential`` is used.
+        scope: The token scope for Entra ID credentials.
+        history: Messages to add to the conversation before any audio is sent (a resumed
+            call, a CRM summary): :class:`~voiceagent.Message` objects or ``(role, text)``
+            pairs with role ``"user"``, ``"assistant"`` or ``"system"``.
     """
 
     source: AudioSource | None
@@ -382,22 +397,12 @@ class Agent:
     def session(self, **kwargs: Unpack[SessionArgs]) -> AgentSession:
         """One conversation with this agent, as an async context manager.
 
-        Keyword Args:
-            source: The user's audio; None (default) for a session driven by text or by
-                the app.
-            sink: Where the agent's audio goes; None (default) drops it.
-            endpoint: The Voice Live endpoint; defaults to ``AZURE_VOICELIVE_ENDPOINT``, then
-                ``AZURE_COGNITIVE_SERVICES_ENDPOINT``.
-            credential: An ``AzureKeyCredential`` or async token credential.
-            api_key: An API key (used when ``credential`` is None); defaults to
-                ``AZURE_VOICELIVE_API_KEY``, then ``AZURE_COGNITIVE_SERVICES_KEY``; without
-                any, ``DefaultAzureCredential`` is used.
-            scope: The token scope for Entra ID credentials.
-            history: Messages to add to the conversation before any audio is sent (a
-                resumed call, a CRM summary): :class:`~voiceagent.Message` objects or
-                ``(role, text)`` pairs with role ``"user"``, ``"assistant"`` or ``"system"``.
-            **options: Any :class:`~voiceagent.options.SessionOptions` field, for this
-                session only.
+        Args:
+            **kwargs: The session's arguments, described in :class:`SessionArgs`: where the
+                audio comes from and goes (``source``, ``sink``; None for text sessions or
+                to drop the agent's audio), where to connect (``endpoint``,
+                ``credential``, ``api_key``, ``scope``), ``history`` to add first, and any
+                :class:`~voiceagent.options.SessionOptions` field, for this session only.
 
         Returns:
             The session; use ``async with agent.session(...) as session:``. It owns the
