@@ -183,6 +183,10 @@ class EmulatorConnection:
         self._playing = (stored, at)
         self._voice_used = True
 
+    def output_emitted(self, output: Output) -> None:
+        """Note that a response emitted a planned output whole (the script moves on)."""
+        self._runner.emitted(output)
+
     async def emit(self, event: dict[str, Any]) -> None:
         """Send one server event, stamping it with a fresh ``event_id``."""
         if self.closed:
@@ -738,7 +742,10 @@ class EmulatorConnection:
             return [Fail(ResponseFailure(f"Script error: {exc!r}", code="script_error"))]
 
     async def _run_response(self, response: Response) -> None:
-        await response.run()
+        try:
+            await response.run()
+        finally:
+            self._runner.discard(response.plan)
         if self._deferred_response and self.response is response and not self.closed:
             await self._start_response(None)
 

@@ -57,6 +57,9 @@ class ResponseHost(Protocol):
     def audio_started(self, stored: StoredItem, at: float) -> None:
         """Note that the first audio of an assistant item went out at time ``at``."""
 
+    def output_emitted(self, output: Output) -> None:
+        """Note that a planned output went out whole (the script moves past it)."""
+
 
 @attrs.define(eq=False)
 class _OpenMessage:
@@ -181,6 +184,7 @@ class Response:
                             "code": output.failure.code,
                             "message": output.failure.message,
                         }
+                        self.host.output_emitted(output)
                         break
         except _Stopped:
             pass
@@ -430,6 +434,7 @@ class Response:
                 "item": done,
             }
         )
+        self.host.output_emitted(call)
 
 
 def _word_deltas(text: str, words: list[str]) -> list[str]:

@@ -212,12 +212,20 @@ class UserTurn:
 
 
 class ScriptRunner:
-    """One connection's progress through a :class:`Script`."""
+    """One connection's progress through a :class:`Script`.
+
+    A planned output only consumes its part of the script once the response has emitted
+    it (:meth:`emitted`): a response cancelled before its function calls went out (by
+    ``response.cancel``, barge-in, or a ``response.create`` that replaces it) leaves the
+    turn as it was, so the next response makes the calls again, as a real model would.
+    """
 
     def __init__(self, script: Script | None) -> None:
         self._script = script or Script()
         self._next = 0
         self._turns: dict[str, UserTurn] = {}
+        # Planned outputs waiting to be emitted, by id(): what emitting them settles.
+        self._pending: dict[int, tuple[Output, Callable[[], None]]] = {}
 
     def on_user_item(self, item_id: str, *, text: str | None, audio_ms: float) -> UserTurn:
         """Assign the next scripted turn to a new user item and return it.
@@ -262,13 +270,15 @@ class ScriptRunner:
             )
         turn = user_turn.turn
         if turn is not None and turn.fail is not None and not user_turn.failed:
-            user_turn.failed = True
-            return [Fail(turn.fail)]
+            fail = Fail(turn.fail)
+            self._on_emitted(fail, lambda: setattr(user_turn, "failed", True))
+            return [fail]
         if turn is not None and turn.calls and user_turn.calls_made is None:
             calls = tuple(
                 Call(new_id("call"), call.name, call.arguments_json()) for call in turn.calls
             )
-            user_turn.calls_made = calls
+            # The turn moves on to its answer once the last call went out whole.
+            self._on_emitted(calls[-1], lambda: setattr(user_turn, "calls_made", calls))
             preface: list[Output] = [Say(turn.preface)] if turn.preface else []
             return [*preface, *calls]
         says = turn.says if turn is not None else None
@@ -284,6 +294,21 @@ class ScriptRunner:
             instructions=instructions,
         )
         return [Say(says(ctx))]
+
+    def _on_emitted(self, output: Output, settle: Callable[[], None]) -> None:
+        self._pending[id(output)] = (output, settle)
+
+    def emitted(self, output: Output) -> None:
+        """Note that a response emitted ``output`` whole (a call: its ``output_item.done``;
+        a failure: its ``response.done``), so the script moves past it."""
+        pending = self._pending.pop(id(output), None)
+        if pending is not None:
+            pending[1]()
+
+    def discard(self, outputs: Sequence[Output]) -> None:
+        """Forget the outputs of a finished response that were never emitted."""
+        for output in outputs:
+            self._pending.pop(id(output), None)
 
 
 def _last_user_index(context: Sequence[Mapping[str, Any]]) -> int | None:
