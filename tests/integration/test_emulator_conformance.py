@@ -12,7 +12,17 @@ from azure.ai.voicelive.aio import connect
 from azure.ai.voicelive.models import ServerEvent
 
 import voiceagent.testing
-from voiceagent.testing import Emulator, Script, ToolCall, Turn, synthesize
+from voiceagent.testing import (
+    Emulator,
+    Faults,
+    Script,
+    ServerWarning,
+    ToolCall,
+    TranscriptionFailure,
+    Turn,
+    Warn,
+    synthesize,
+)
 from voiceagent.testing._protocol import SERVER_EVENT_CLASSES
 
 from ..helpers import create_item, recv_until, type_of
@@ -97,6 +107,24 @@ async def test_every_server_event_parses_to_its_class() -> None:
         note(await recv_until(conn, "session.avatar.connecting"))
         await conn.response.cancel()
         note(await recv_until(conn, "error"))
+
+    # Injected: a failed transcription and a warning.
+    faults = Faults(
+        transcription_failure=TranscriptionFailure(),
+        warnings=[Warn(at="session.updated", warning=ServerWarning(message="Heads up."))],
+    )
+    async with (
+        Emulator(speed=None, faults=faults) as emu,
+        connect(endpoint=emu.endpoint, credential=emu.credential) as conn,
+    ):
+        note([await conn.recv()])
+        await conn.session.update(
+            session={"turn_detection": None, "input_audio_transcription": {"model": "whisper-1"}}
+        )
+        note(await recv_until(conn, "warning"))
+        await conn.input_audio_buffer.append(audio=base64.b64encode(speech.audio).decode())
+        await conn.input_audio_buffer.commit()
+        note(await recv_until(conn, "conversation.item.input_audio_transcription.failed"))
 
     assert set(seen) == set(SERVER_EVENT_CLASSES), set(SERVER_EVENT_CLASSES) ^ set(seen)
     for kind, classes in seen.items():

@@ -100,6 +100,7 @@ SERVER_EVENT_CLASSES: dict[str, str] = {
     "session.avatar.switch_to_speaking": "ServerEventSessionAvatarSwitchToSpeaking",
     "session.avatar.switch_to_idle": "ServerEventSessionAvatarSwitchToIdle",
     "error": "ServerEventError",
+    "warning": "ServerEventWarning",
     "input_audio_buffer.speech_started": "ServerEventInputAudioBufferSpeechStarted",
     "input_audio_buffer.speech_stopped": "ServerEventInputAudioBufferSpeechStopped",
     "input_audio_buffer.committed": "ServerEventInputAudioBufferCommitted",
@@ -113,6 +114,9 @@ SERVER_EVENT_CLASSES: dict[str, str] = {
     ),
     "conversation.item.input_audio_transcription.completed": (
         "ServerEventConversationItemInputAudioTranscriptionCompleted"
+    ),
+    "conversation.item.input_audio_transcription.failed": (
+        "ServerEventConversationItemInputAudioTranscriptionFailed"
     ),
     "response.created": "ServerEventResponseCreated",
     "response.done": "ServerEventResponseDone",

@@ -30,9 +30,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
+
+if TYPE_CHECKING:
+    from ._faults import ServerWarning, TranscriptionFailure
 
 __all__ = ["ReplyContext", "ResponseFailure", "Script", "ToolCall", "Turn"]
 
@@ -125,6 +128,11 @@ class Turn:
             several). The answer ``says`` comes in the response after the outputs.
         preface: Spoken before the calls in the same response, e.g. "Let me check.".
         fail: Makes the (first) response for this turn fail instead.
+        transcription_fails: Makes the transcription of this turn's audio fail
+            (``conversation.item.input_audio_transcription.failed``, when transcription is
+            on); the turn is still answered.
+        warning: A ``warning`` event the service sends right after this turn's user item
+            was created.
     """
 
     hears: str | None = None
@@ -132,6 +140,8 @@ class Turn:
     calls: tuple[ToolCall, ...] = attrs.field(default=(), converter=_as_calls)
     preface: str | None = None
     fail: ResponseFailure | None = None
+    transcription_fails: TranscriptionFailure | None = None
+    warning: ServerWarning | None = None
 
 
 def _turns(value: Sequence[Turn]) -> tuple[Turn, ...]:
