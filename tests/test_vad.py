@@ -259,7 +259,7 @@ def test_quiet_noise_gives_nothing(encoding: WireEncoding, rate: int, level: flo
 )
 def test_constant_g711_bytes_are_silence(encoding: WireEncoding, rate: int, byte: int) -> None:
     # Zero bytes decode to a constant -32124 (mu-law) / -5504 (A-law): loud, but no sound.
-    vad = EnergyVad(SERVER_VAD, encoding=encoding, sample_rate=rate)  # type: ignore[arg-type]
+    vad = EnergyVad(SERVER_VAD, encoding=encoding, sample_rate=rate)
     assert vad.feed(bytes([byte]) * 8 * 3000) == []
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import time
+from typing import Any
 
 import anyio
 import pytest
@@ -148,7 +149,7 @@ async def test_transcription_fails_per_turn_and_by_fault() -> None:
     ):
         await manual(conn, input_audio_transcription={"model": "azure-speech"})
 
-        async def commit() -> list[object]:
+        async def commit() -> list[Any]:
             await conn.input_audio_buffer.append(audio=b64(speech))
             await conn.input_audio_buffer.commit()
             return await recv_until(
@@ -222,7 +223,7 @@ async def test_session_expires_at_expires_at_with_the_services_error_and_close()
         connect(endpoint=emu.endpoint, credential=emu.credential) as conn,
     ):
         opened = time.time()
-        created = await conn.recv()
+        created: Any = await conn.recv()
         expires_at = created.session.expires_at
         assert isinstance(expires_at, datetime.datetime)
         assert abs(expires_at.timestamp() - (opened + 1)) <= 1
@@ -267,7 +268,7 @@ async def test_successive_connections_have_independent_sessions_and_records() ->
             await conn.session.update(session={"instructions": "first"})
             await recv_until(conn, "session.updated")
         async with connect(endpoint=emu.endpoint, credential=emu.credential) as conn:
-            created = await conn.recv()
+            created: Any = await conn.recv()
             assert created.session.instructions == ""
         first = await emu.wait_for_connection(1)
         second = await emu.wait_for_connection(2)

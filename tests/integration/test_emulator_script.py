@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from azure.ai.voicelive.aio import connect
 
 from voiceagent.testing import Emulator, Faults, ResponseFailure, Script, ToolCall, Turn
 
-from ..helpers import create_item, recv_until, types
+from ..helpers import create_item, recv_until, type_of, types
 from .test_emulator_events import manual
 
 if TYPE_CHECKING:
@@ -31,11 +31,11 @@ async def ask(conn: VoiceLiveConnection, text: str) -> None:
     await recv_until(conn, "conversation.item.created")
 
 
-def calls_in(events: list[object]) -> list[str]:
+def calls_in(events: list[Any]) -> list[str]:
     return [
-        e.item.name  # type: ignore[attr-defined]
+        e.item.name
         for e in events
-        if types([e]) == ["response.output_item.done"] and e.item.type == "function_call"  # type: ignore[attr-defined]
+        if type_of(e) == "response.output_item.done" and e.item.type == "function_call"
     ]
 
 
