@@ -21,6 +21,9 @@ from ._faults import Faults as Faults
 from ._faults import ServerWarning as ServerWarning
 from ._faults import TranscriptionFailure as TranscriptionFailure
 from ._faults import Warn as Warn
+from ._mcp import McpCall as McpCall
+from ._mcp import McpServer as McpServer
+from ._mcp import McpTool as McpTool
 from ._script import ReplyContext as ReplyContext
 from ._script import ResponseFailure as ResponseFailure
 from ._script import Script as Script
@@ -36,6 +39,9 @@ __all__ = [
     "EmulatorConnection",
     "EmulatorTokenCredential",
     "Faults",
+    "McpCall",
+    "McpServer",
+    "McpTool",
     "ReplyContext",
     "ResponseFailure",
     "Script",

@@ -18,9 +18,10 @@ from ._config import apply_session_update, default_session, input_format, output
 from ._config import response_config as make_response_config
 from ._conversation import Conversation, StoredItem, message_text, validate_client_item
 from ._faults import Disconnect, ServerWarning, Warn
+from ._mcp import listed_tools, run_call
 from ._protocol import ProtocolError, describe, error_event, new_id, unknown_event_type
 from ._responses import Response
-from ._script import Fail, Output, ResponseFailure, ScriptRunner
+from ._script import Fail, Mcp, Output, ResponseFailure, ScriptRunner
 from ._vad import EnergyVad, SpeechStarted, VadConfig
 
 if TYPE_CHECKING:
@@ -140,6 +141,8 @@ class EmulatorConnection:
         self._speech_start_ms = 0.0
         self._playing: tuple[StoredItem, float] | None = None
         self._turns: dict[str, float] = {}
+        self._mcp_listed: dict[str, dict[str, Any]] = {}
+        self._approvals: dict[str, Mcp] = {}
         self._handlers: dict[str, Handler] = {
             "session.update": self._session_update,
             "input_audio_buffer.append": self._append,
@@ -213,6 +216,10 @@ class EmulatorConnection:
     def output_emitted(self, output: Output) -> None:
         """Note that a response emitted a planned output whole (the script moves on)."""
         self._runner.emitted(output)
+
+    def approval_requested(self, request_id: str, mcp: Mcp) -> None:
+        """Remember an MCP approval request, to act on the client's answer."""
+        self._approvals[request_id] = mcp
 
     async def emit(self, event: dict[str, Any]) -> None:
         """Send one server event, stamping it with a fresh ``event_id``."""
@@ -475,6 +482,88 @@ class EmulatorConnection:
         if (session.get("turn_detection"), self._input_fmt) != before:
             self._reconfigure_vad()
         await self.emit({"type": "session.updated", "session": self.session})
+        await self._list_mcp_tools()
+
+    # ----------------------------------------------------------------- MCP
+
+    def _mcp_tools(self) -> dict[str, dict[str, Any]]:
+        """The session's ``mcp`` tools by ``server_label``."""
+        return {
+            tool["server_label"]: tool
+            for tool in self.session.get("tools") or ()
+            if tool.get("type") == "mcp"
+        }
+
+    async def _list_mcp_tools(self) -> None:
+        """List the tools of each MCP server the session declares anew (§4.11)."""
+        for label, tool in self._mcp_tools().items():
+            if self._mcp_listed.get(label) == tool:
+                continue
+            self._mcp_listed[label] = tool
+            declared = self._runner.script.mcp_server(label)
+            failed = declared is not None and declared.list_error is not None
+            item = {
+                "id": new_id("item"),
+                "object": "realtime.item",
+                "type": "mcp_list_tools",
+                "server_label": label,
+                "tools": [] if failed else listed_tools(declared, tool),
+            }
+            previous = self.conversation.insert(StoredItem(item))
+            await self.emit(
+                {"type": "conversation.item.created", "previous_item_id": previous, "item": item}
+            )
+            ids = {"item_id": item["id"]}
+            await self.emit({"type": "mcp_list_tools.in_progress", **ids})
+            outcome = "failed" if failed else "completed"
+            await self.emit({"type": f"mcp_list_tools.{outcome}", **ids})
+
+    async def _run_mcp_calls(self, response: Response) -> None:
+        """Run the MCP calls of a finished response, as the service does after it."""
+        tools = self._mcp_tools()
+        for output_index, item, stored, mcp in response.mcp_calls:
+            if self.closed:
+                return
+            ids = {"item_id": item["id"], "output_index": output_index}
+            await self.emit({"type": "response.mcp_call.in_progress", **ids})
+            declared = self._runner.script.mcp_server(mcp.call.server)
+            output, error = run_call(mcp.call, declared, tools.get(mcp.call.server))
+            if error is not None:
+                done = {**item, "error": {"type": "tool_execution_error", "message": error}}
+            else:
+                done = {**item, "output": output}
+            if stored is not None:
+                stored.item.update(done)
+            outcome = "failed" if error is not None else "completed"
+            await self.emit({"type": f"response.mcp_call.{outcome}", **ids})
+            await self.emit(
+                {
+                    "type": "response.output_item.done",
+                    "response_id": response.id,
+                    "output_index": output_index,
+                    "item": done,
+                }
+            )
+            self._runner.emitted(mcp)
+
+    async def _answer_approval(self, item: Mapping[str, Any]) -> None:
+        """Act on the client's ``mcp_approval_response``: run the approved call in a new
+        response, or answer without it."""
+        mcp = self._approvals.pop(item["approval_request_id"], None)
+        if mcp is None:
+            return
+        plan: list[Output] | None = None
+        if item["approve"]:
+            request_id = str(item["approval_request_id"])
+            plan = [Mcp(mcp.call, needs_approval=False, approval_request_id=request_id)]
+        assert self._tg is not None
+        # Not awaited here: the receive loop must go on while an active response ends.
+        self._tg.start_soon(self._start_when_idle, plan)
+
+    async def _start_when_idle(self, plan: list[Output] | None) -> None:
+        while self.response is not None and self.response.active:
+            await self.response.ended.wait()
+        await self._start_response(None, plan=plan)
 
     # ----------------------------------------------------------------- input audio
 
@@ -716,6 +805,17 @@ class EmulatorConnection:
     # ----------------------------------------------------------------- conversation
 
     async def _insert_item(self, item: dict[str, Any], previous_item_id: Any) -> None:
+        if item["type"] == "mcp_approval_response":
+            request_id = item["approval_request_id"]
+            request = self.conversation.get(
+                request_id, param="item.approval_request_id", action="approving"
+            )
+            if request.item.get("type") != "mcp_approval_request":
+                raise ProtocolError(
+                    f"Item '{request_id}' is not an MCP approval request.",
+                    code="invalid_value",
+                    param="item.approval_request_id",
+                )
         if item["type"] == "function_call_output":
             call_id = item["call_id"]
             if not any(
@@ -731,6 +831,8 @@ class EmulatorConnection:
         await self.emit(
             {"type": "conversation.item.created", "previous_item_id": previous, "item": item}
         )
+        if item["type"] == "mcp_approval_response":
+            await self._answer_approval(item)
         if item["type"] == "message" and item.get("role") == "user":
             user_turn = self._runner.on_user_item(item["id"], text=message_text(item), audio_ms=0.0)
             if user_turn.turn is not None and user_turn.turn.warning is not None:
@@ -826,7 +928,9 @@ class EmulatorConnection:
             )
         await self._start_response(event.get("response"), additional)
 
-    async def _start_response(self, params: Any, additional: str | None = None) -> None:
+    async def _start_response(
+        self, params: Any, additional: str | None = None, *, plan: list[Output] | None = None
+    ) -> None:
         config = make_response_config(self.session, params, additional_instructions=additional)
         if self.response is not None and self.response.active:
             if not config.get("cancel_previous", True):
@@ -839,7 +943,8 @@ class EmulatorConnection:
             await self.response.cancel("client_cancelled")
         self._deferred_response = False
         context = self._response_context(config)
-        plan = self._plan(context, config)
+        if plan is None:
+            plan = self._plan(context, config)
         session = self.session
         animation = session.get("animation")
         outputs = (animation or {}).get("outputs") or ["blendshapes"]
@@ -881,6 +986,7 @@ class EmulatorConnection:
                 instructions=str(config.get("instructions") or ""),
                 pre_generated=pre_text,
                 new_id=new_id,
+                mcp_tools=self._mcp_tools(),
             )
         except Exception as exc:  # a test's reply callable failed: fail the response
             log.exception("emulator script failed")
@@ -889,6 +995,8 @@ class EmulatorConnection:
     async def _run_response(self, response: Response) -> None:
         try:
             await response.run()
+            if response.status == "completed" and response.mcp_calls:
+                await self._run_mcp_calls(response)
         finally:
             self._runner.discard(response.plan)
         if self._deferred_response and self.response is response and not self.closed:
