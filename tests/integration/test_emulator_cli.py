@@ -64,8 +64,8 @@ async def test_the_quickstart_program_against_the_standalone_emulator(tmp_path: 
         [
             sys.executable,
             "-c",
-            "import shutil; from voiceagent.demo import question_wav; "
-            "shutil.copy(question_wav(), 'question.wav')",
+            "import shutil; from voiceagent.demo import QUESTION; "
+            "shutil.copy(QUESTION, 'question.wav')",
         ],
         cwd=tmp_path,
     )
