@@ -311,7 +311,7 @@ class SessionProbe:
 
     def attach(self, session: AgentSession) -> None:
         """Wrap the session's SDK connection (benchmark-only: reads a private attribute)."""
-        wire = session._wire  # a benchmark's timing hook
+        wire = session._uplink.wire  # a benchmark's timing hook
         assert wire is not None, "attach the probe inside `async with agent.session(...)`"
         conn = wire._connection
         recv, send = conn.recv_bytes, conn.send

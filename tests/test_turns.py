@@ -505,16 +505,14 @@ def test_an_interrupted_transcript_is_cut_to_the_words_heard() -> None:
     ]
 
 
-def test_an_interrupted_transcript_without_word_timing_is_whole_and_flagged() -> None:
+def test_an_interrupted_transcript_without_word_timing_is_cut_at_the_heard_share() -> None:
     d = speaking(TurnConfig(server_cancels_on_speech=False), ms=1000)
     d.say("One two three four")
-    d.played = 300
+    d.played = 420  # 42% of the audio: the words ending before 42% of the text
     d.speech("u1")
     d.feed(TranscriptDone(item_id="a1", text="One two three four five"))
     assert only(d.done(status="cancelled"), AgentTranscriptFinal) == [
-        AgentTranscriptFinal(
-            item_id="a1", response_id="r1", text="One two three four five", interrupted=True
-        )
+        AgentTranscriptFinal(item_id="a1", response_id="r1", text="One two", interrupted=True)
     ]
 
 

@@ -14,6 +14,7 @@ from ._fanout import EventStream as EventStream
 from ._history import Message as Message
 from ._history import SessionResult as SessionResult
 from ._history import ToolCallRecord as ToolCallRecord
+from ._reconnect import ReconnectPolicy as ReconnectPolicy
 from ._router import on as on
 from ._session import AgentSession as AgentSession
 from ._session import SessionStatus as SessionStatus
@@ -28,6 +29,7 @@ __all__ = [
     "AgentSettings",
     "EventStream",
     "Message",
+    "ReconnectPolicy",
     "SessionArgs",
     "SessionResult",
     "SessionStatus",

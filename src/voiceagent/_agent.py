@@ -30,6 +30,7 @@ from ._options import (
     ServiceDefault,
     SessionOptions,
 )
+from ._reconnect import ReconnectPolicy
 from ._router import EventRouter, Registrar, marked_handlers
 from ._tools import ToolMethod, ToolRegistry, ToolSpec, collect_tools
 from ._turn_detection import TurnDetection  # noqa: TC001
@@ -103,6 +104,9 @@ class AgentSettings(CompactRepr):
         event_buffer: How many events wait for the event handlers when they fall behind
             before the oldest are discarded (with a warning); also the default buffer of
             ``session.events()``.
+        reconnect: How a session survives a dropped connection and the service's session
+            limit (:class:`~voiceagent.ReconnectPolicy`; ``ReconnectPolicy.off()`` ends
+            the conversation at the first drop).
     """
 
     greeting: str | None = attrs.field(default=None, validator=_greeting)
@@ -111,6 +115,10 @@ class AgentSettings(CompactRepr):
     min_turn_ms: int = attrs.field(default=400, validator=_whole(0))
     max_tool_output_chars: int = attrs.field(default=100_000, validator=_whole(1))
     event_buffer: int = attrs.field(default=DEFAULT_BUFFER, validator=_whole(1))
+    reconnect: ReconnectPolicy = attrs.field(
+        factory=ReconnectPolicy,
+        validator=attrs.validators.instance_of(ReconnectPolicy),
+    )
 
     def __attrs_post_init__(self) -> None:
         window = self.confirm_interruption_ms
@@ -151,6 +159,7 @@ class SessionArgs(TypedDict, total=False):
         history: Messages to add to the conversation before any audio is sent (a resumed
             call, a CRM summary): :class:`~voiceagent.Message` objects or ``(role, text)``
             pairs with role ``"user"``, ``"assistant"`` or ``"system"``.
+        reconnect: This session's reconnection policy, instead of the agent's.
     """
 
     source: AudioSource | None
@@ -160,6 +169,7 @@ class SessionArgs(TypedDict, total=False):
     api_key: str | None
     scope: str | None
     history: Iterable[Message | tuple[str, str]]
+    reconnect: ReconnectPolicy
     # -- SessionOptions overrides (tests/test_agent_api.py keeps these in step) --
     model: str
     instructions: str | None
@@ -186,7 +196,7 @@ class SessionArgs(TypedDict, total=False):
 
 
 _SESSION_ONLY: Final = frozenset(
-    {"source", "sink", "endpoint", "credential", "api_key", "scope", "history"}
+    {"source", "sink", "endpoint", "credential", "api_key", "scope", "history", "reconnect"}
 )
 
 
@@ -236,6 +246,7 @@ class Agent:
         min_turn_ms: See :class:`AgentSettings`.
         max_tool_output_chars: See :class:`AgentSettings`.
         event_buffer: See :class:`AgentSettings`.
+        reconnect: See :class:`AgentSettings`.
     """
 
     greeting: str | None = None
@@ -244,6 +255,7 @@ class Agent:
     min_turn_ms: int = 400
     max_tool_output_chars: int = 100_000
     event_buffer: int = DEFAULT_BUFFER
+    reconnect: ReconnectPolicy = ReconnectPolicy()
 
     _class_options: dict[str, Any] = {}  # noqa: RUF012 - replaced per subclass
     _class_settings: dict[str, Any] = {}  # noqa: RUF012 - replaced per subclass
@@ -424,7 +436,12 @@ class Agent:
         overrides = {k: v for k, v in args.items() if k in _OPTION_NAMES}
         source, sink = args.get("source"), args.get("sink")
         _check_audio(source, sink, where)
-        plan = resolve(self, source=source, sink=sink, overrides=overrides)
+        reconnect = args.get("reconnect")
+        if reconnect is not None and not isinstance(reconnect, ReconnectPolicy):
+            raise ConfigurationError(
+                f"{where}: reconnect must be a ReconnectPolicy(...), not {reconnect!r}"
+            )
+        plan = resolve(self, source=source, sink=sink, overrides=overrides, reconnect=reconnect)
         return AgentSession(
             self,
             plan=plan,

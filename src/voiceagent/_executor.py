@@ -1,10 +1,11 @@
 """The one place where the turn machine's actions happen.
 
 :meth:`Executor.execute` carries out a list of actions synchronously: client events are
-posted to the :class:`~voiceagent._wire.Wire` (sent in order by its writer), audio goes to
-the :class:`~voiceagent._player.Player`, tools start in the session's task group, and
-events go to the history and the :class:`~voiceagent._fanout.EventBus`. Because nothing
-here awaits, the actions of one input are never interleaved with another's.
+posted to the :class:`~voiceagent._wire.Uplink` (sent in order by the connection's
+writer), audio goes to the :class:`~voiceagent._player.Player`, tools start in the
+session's task group, and events go to the history and the
+:class:`~voiceagent._fanout.EventBus`. Because nothing here awaits, the actions of one
+input are never interleaved with another's.
 
 :class:`ToolRunner` runs one tool call and feeds its outcome back; over-long outputs are
 replaced by an error the model can act on.
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from ._player import Player
     from ._session import AgentSession
     from ._tools import ToolRegistry
-    from ._wire import Wire
+    from ._wire import Uplink
 
 __all__ = ["Executor", "ToolRunner", "cap_output"]
 
@@ -172,7 +173,7 @@ class Executor:
     """Carries out the turn machine's actions for one session.
 
     Args:
-        wire: The connection.
+        uplink: The way to the service (posts go nowhere while reconnecting).
         player: The agent's audio on its way to the sink.
         tools: The tool runner.
         bus: The event fan-out.
@@ -186,7 +187,7 @@ class Executor:
     def __init__(
         self,
         *,
-        wire: Wire,
+        uplink: Uplink,
         player: Player,
         tools: ToolRunner,
         bus: EventBus,
@@ -195,7 +196,7 @@ class Executor:
         committed: Callable[[], None],
         wake: Callable[[], None],
     ) -> None:
-        self._wire = wire
+        self._wire = uplink
         self._player = player
         self._tools = tools
         self._bus = bus

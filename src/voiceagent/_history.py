@@ -91,7 +91,8 @@ class History:
         """Record one fact: an item created, a transcript, or a tool call's output."""
         if isinstance(fact, ItemCreated):
             self._place(fact.item_id, fact.previous_item_id)
-            if fact.text is not None and fact.role in ROLES:
+            # An item replayed on a new connection keeps its id and its entry.
+            if fact.text is not None and fact.role in ROLES and fact.item_id not in self._entries:
                 self._entries[fact.item_id] = Message(
                     role=ROLES[fact.role], text=fact.text, item_id=fact.item_id
                 )

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from azure.ai.voicelive.models import RequestSession
 
     from ._agent import Agent
+    from ._reconnect import ReconnectPolicy
     from .audio import AudioSink, AudioSource
 
 __all__ = ["SessionPlan", "resolve", "turn_config"]
@@ -47,6 +48,7 @@ class SessionPlan:
         turns: The turn machine's configuration.
         query: Extra query parameters of the connection.
         cancel_on_interrupt: Each tool's ``cancel_on_interrupt`` policy, by name.
+        reconnect: How the session survives a lost connection.
     """
 
     options: SessionOptions
@@ -57,6 +59,7 @@ class SessionPlan:
     turns: t.TurnConfig
     query: Mapping[str, str]
     cancel_on_interrupt: Mapping[str, bool]
+    reconnect: ReconnectPolicy
 
 
 def resolve(
@@ -65,6 +68,7 @@ def resolve(
     source: AudioSource | None,
     sink: AudioSink | None,
     overrides: Mapping[str, Any],
+    reconnect: ReconnectPolicy | None = None,
 ) -> SessionPlan:
     """Resolve one session's configuration.
 
@@ -73,6 +77,7 @@ def resolve(
         source: The user's audio, or None.
         sink: Where the agent's audio goes, or None (dropped).
         overrides: Session option overrides for this session.
+        reconnect: The session's reconnection policy (default: the agent's).
 
     Returns:
         The plan.
@@ -113,6 +118,7 @@ def resolve(
         turns=turn_config(options, agent.confirm_interruption_ms, agent.min_turn_ms),
         query=options.connect_query,
         cancel_on_interrupt={spec.name: spec.cancel_on_interrupt for spec in agent.tools},
+        reconnect=agent.reconnect if reconnect is None else reconnect,
     )
 
 

@@ -23,13 +23,14 @@ loop.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import enum
 import logging
+import time
 from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
 import anyio
+import attrs
 
 from . import _turns as t
 from ._connect import ConnectionSettings, open_connection
@@ -37,14 +38,17 @@ from ._executor import Executor, ToolRunner, message_item
 from ._fanout import DEFAULT_BUFFER, EventBus, EventStream, check_buffer
 from ._history import History, HistoryEntry, Message, SessionResult
 from ._player import Player
+from ._reconnect import ReconnectPolicy, answer_owed, replay_events
 from ._router import EventRouter
 from ._tools import register_injectable
 from ._translate import NEEDS_POSITION, Translator
-from ._wire import RECEIVE_LIMIT, Wire, check_echo
+from ._wire import RECEIVE_LIMIT, Uplink, Wire, check_echo
 from .audio import AudioSink, InputRecordingSink, NullSink, converted
 from .errors import (
     AudioError,
+    AuthenticationError,
     ConfigurationError,
+    ConnectError,
     ConnectionLostError,
     HandlerError,
     ServiceError,
@@ -52,7 +56,14 @@ from .errors import (
     SessionStateError,
     VoiceAgentError,
 )
-from .events import EndReason, ServiceErrorReported, SessionEnded, SessionStarted
+from .events import (
+    EndReason,
+    Reconnected,
+    Reconnecting,
+    ServiceErrorReported,
+    SessionEnded,
+    SessionStarted,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -79,6 +90,8 @@ _REPORT_WAIT_S: Final = 0.5
 _CONFIGURE_TIMEOUT_S: Final = 15.0
 _CLOSE_TIMEOUT_S: Final = 5.0
 _HARMLESS_ERRORS: Final = frozenset({"response_cancel_not_active"})
+_QUIET_POLL_S: Final = 0.05
+"""How often a session about to change connections looks for a quiet moment."""
 SINK_STALL_S: Final = 10.0
 """A sink whose played position has not moved for this long while audio is queued for it
 (and it is not paused) is stuck: the session ends with an
@@ -167,7 +180,11 @@ class AgentSession:
             finished=self._feed,
             publish=self._publish,
         )
-        self._wire: Wire | None = None
+        self._policy: ReconnectPolicy = plan.reconnect
+        fmt = plan.input_format
+        self._uplink = Uplink(0 if fmt is None else fmt.bytes_for_ms(self._policy.buffer_ms))
+        self._settings: ConnectionSettings | None = None
+        self._link: _Link | None = None
         self._executor: Executor | None = None
         self._tg: TaskGroup | None = None
         self._stack: contextlib.AsyncExitStack | None = None
@@ -388,17 +405,10 @@ class AgentSession:
             settings = ConnectionSettings.resolve(
                 model=self.plan.options.model, **self._connect_args
             )
+            self._settings = settings
             stack.push_async_callback(settings.aclose)
-            connection = await stack.enter_async_context(
-                open_connection(
-                    settings,
-                    query=dict(self.plan.query),
-                    connection_options={"max_msg_size": RECEIVE_LIMIT},
-                )
-            )
-            self._wire = Wire(connection, settings)
             self._executor = Executor(
-                wire=self._wire,
+                uplink=self._uplink,
                 player=self._player,
                 tools=self._tools,
                 bus=self._bus,
@@ -407,17 +417,20 @@ class AgentSession:
                 committed=self._on_committed,
                 wake=self._wake_clock,
             )
-            await self._configure(self._wire)
+            link = await self._connect(first=True)
+            stack.push_async_callback(self._close_current_link)
+            self._link = link
+            self._uplink.attach(link.wire)
             # No await from here on: nothing can interrupt the start half-way.
             tg = anyio.create_task_group()
             await tg.__aenter__()
             self._tg = self._tools.task_group = tg
             for loop in (
                 self._bus.run,
-                self._wire.run,
-                self._receive_loop,
+                self._link_loop,
                 self._clock_loop,
                 self._player.run,
+                self._recycle_loop,
             ):
                 tg.start_soon(self._guard, loop)
             if self.source is not None:
@@ -528,25 +541,27 @@ class AgentSession:
 
     # -- configuration -------------------------------------------------------------------
 
-    async def _configure(self, wire: Wire) -> None:
+    async def _configure(self, wire: Wire, *, first: bool) -> None:
         await wire.send({"type": "session.update", "session": self.plan.request.as_dict()})
         with anyio.fail_after(_CONFIGURE_TIMEOUT_S):
             while True:
                 raw = await wire.recv()
                 kind = raw["type"]
-                if kind == "session.created":
+                if kind in ("session.created", "session.updated"):
                     self._session_id = _session_field(raw, "id") or self._session_id
-                elif kind == "session.updated":
-                    self._session_id = _session_field(raw, "id") or self._session_id
-                    self._publish(
-                        SessionStarted(
-                            session_id=self._session_id or "",
-                            model=self.plan.options.model,
-                            session=_sdk_session(raw),
+                    expires = _session_expiry(raw)
+                    wire.expires_at = expires if expires is not None else wire.expires_at
+                if kind == "session.updated":
+                    if first:
+                        self._publish(
+                            SessionStarted(
+                                session_id=self._session_id or "",
+                                model=self.plan.options.model,
+                                session=_sdk_session(raw),
+                            )
                         )
-                    )
                     return
-                elif kind == "error":
+                if kind == "error":
                     error = raw.get("error")
                     details = error if isinstance(error, dict) else {}
                     param = details.get("param")
@@ -554,6 +569,197 @@ class AgentSession:
                         "Voice Live rejected the session configuration: "
                         f"{details.get('message', '')}" + (f" (param {param})" if param else "")
                     )
+
+    # -- connections -----------------------------------------------------------------------
+
+    async def _open_link(self, *, first: bool) -> _Link:
+        """Open and configure one connection (closed again if configuring fails)."""
+        settings = self._settings
+        assert settings is not None
+        stack = contextlib.AsyncExitStack()
+        try:
+            connection = await stack.enter_async_context(
+                open_connection(
+                    settings,
+                    query=dict(self.plan.query),
+                    connection_options={"max_msg_size": RECEIVE_LIMIT},
+                )
+            )
+            wire = Wire(connection, settings)
+            await self._configure(wire, first=first)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await stack.aclose()
+            raise
+        return _Link(wire=wire, stack=stack)
+
+    async def _connect(self, *, first: bool, reason: str = "", tried: int = 0) -> _Link:
+        """Open a connection, trying again as the policy says.
+
+        A refused credential or a rejected configuration is final at once; refused or
+        failed connections are tried up to ``attempts`` times (``tried`` of them already
+        spent on this outage) with backoff.
+
+        Raises:
+            AuthenticationError: The credential was refused.
+            ConfigurationError: The service rejected the configuration.
+            ConnectError: The first connection could not be opened (policy exhausted).
+            ConnectionLostError: A reconnection failed as often as the policy allows.
+        """
+        policy = self._policy
+        attempts = max(1, policy.attempts)
+        last: VoiceAgentError | None = None
+        for attempt in range(tried + 1, attempts + 1):
+            if not first:
+                self._publish(Reconnecting(attempt=attempt, reason=reason))
+            await anyio.sleep(policy.backoff_s(attempt))
+            try:
+                link = await self._open_link(first=first)
+            except (AuthenticationError, ConfigurationError):
+                raise
+            except (ConnectError, ConnectionLostError, TimeoutError) as exc:
+                last = (
+                    exc
+                    if isinstance(exc, VoiceAgentError)
+                    else ConnectError("the service did not confirm the session configuration")
+                )
+                log.info("connection attempt %d of %d failed: %s", attempt, attempts, last)
+                continue
+            link.attempt = 0 if first else attempt
+            return link
+        if first:
+            assert last is not None
+            raise last
+        raise ConnectionLostError(
+            f"could not reconnect after {attempts} attempt(s): {last or reason}"
+        )
+
+    async def _link_loop(self) -> None:
+        """Run the current connection; when it fails, reconnect as the policy says."""
+        while True:
+            link = self._link
+            assert link is not None
+            failure = await self._run_link(link)
+            if link is not self._link:
+                # Retired by a planned move to the next connection, already attached.
+                await _close_link(link)
+                continue
+            if failure is None or self._reason is not None:
+                return
+            if not self._policy.enabled:
+                raise failure
+            await self._recover(failure)
+
+    async def _run_link(self, link: _Link) -> ConnectionLostError | None:
+        """Run one connection's writer and receiver until it fails (its error) or is
+        retired (None)."""
+        failure: ConnectionLostError | None = None
+        async with anyio.create_task_group() as tg:
+            link.scope = tg.cancel_scope
+
+            async def run(loop: Callable[[], Awaitable[None]]) -> None:
+                nonlocal failure
+                try:
+                    await loop()
+                except ConnectionLostError as exc:
+                    failure = failure or exc
+                    tg.cancel_scope.cancel()
+
+            tg.start_soon(run, link.wire.run)
+            tg.start_soon(run, lambda: self._receive_loop(link.wire))
+        return failure
+
+    async def _recover(self, failure: ConnectionLostError) -> None:
+        """The connection dropped: fail what was in flight, reconnect, carry on."""
+        started = anyio.current_time()
+        log.warning("%s; reconnecting", failure)
+        self._uplink.detach()
+        self._execute(
+            self._machine.handle(
+                t.ConnectionLost(played_ms=self._player.played_ms()), anyio.current_time()
+            )
+        )
+        old = self._link
+        # A connection that did not last counts as one more attempt of the same outage.
+        lived = old is not None and anyio.current_time() - old.opened >= self._policy.stable_s
+        tried = 0 if old is None or lived else old.attempt
+        link = await self._connect(first=False, reason=str(failure), tried=tried)
+        if old is not None:
+            await _close_link(old)
+        self._move_to(link, started)
+
+    def _move_to(self, link: _Link, started: float) -> None:
+        """Carry the conversation over to ``link`` (synchronous: nothing interleaves)."""
+        history = self._history.entries()
+        running = self._machine.running_calls()
+        events = replay_events(history, running)
+        for event in events:
+            link.wire.post(event)
+        for event in self._uplink.resend_events():
+            link.wire.post(event)
+        if self._barrier_pending:
+            link.wire.post({"type": "session.update", "session": {}})
+        self._requests.clear()
+        self._link = link
+        self._uplink.attach(link.wire)
+        self._execute(
+            self._machine.handle(
+                t.Resumed(answer_owed=answer_owed(history, tools_running=bool(running))),
+                anyio.current_time(),
+            )
+        )
+        self._publish(
+            Reconnected(gap_ms=(anyio.current_time() - started) * 1000, replayed_items=len(events))
+        )
+        self._maybe_finish()
+
+    async def _recycle_loop(self) -> None:
+        """Move to a new connection before the service ends this one's session: at a
+        quiet moment, or at the last safe one."""
+        policy = self._policy
+        if not policy.enabled:
+            return
+        while True:
+            link = self._link
+            assert link is not None
+            expires = link.wire.expires_at
+            if expires is None:
+                return
+            await anyio.sleep(max(0.0, expires - policy.recycle_s - time.time()))
+            if link is not self._link:
+                continue  # it was replaced already (a drop came first)
+            started = anyio.current_time()
+            with anyio.move_on_after(max(0.0, expires - policy.last_safe_s - time.time())):
+                following = await self._connect(
+                    first=False, reason="the service's session ends soon (expires_at)"
+                )
+            if link is not self._link:
+                continue
+            deadline = expires - policy.last_safe_s
+            while not self._quiet() and time.time() < deadline:  # noqa: ASYNC110 - two clocks
+                await anyio.sleep(_QUIET_POLL_S)
+            if link is not self._link:
+                await _close_link(following)
+                continue
+            if not self._quiet():
+                self._execute(
+                    self._machine.handle(
+                        t.ConnectionLost(played_ms=self._player.played_ms()),
+                        anyio.current_time(),
+                    )
+                )
+            self._move_to(following, started)
+            if link.scope is not None:
+                link.scope.cancel()  # the link loop closes it and runs the new one
+
+    def _quiet(self) -> bool:
+        """Nobody speaks and nothing runs: a good moment to change connections."""
+        return self._machine.state is t.TurnState.IDLE and not self._tools.running
+
+    async def _close_current_link(self) -> None:
+        link, self._link = self._link, None
+        if link is not None:
+            await _close_link(link)
 
     # -- loops ---------------------------------------------------------------------------
 
@@ -571,10 +777,8 @@ class AgentSession:
 
     async def _send_loop(self) -> None:
         source = self.source
-        wire = self._wire
         fmt = self.plan.input_format
         assert source is not None
-        assert wire is not None
         assert fmt is not None
         sink = self.sink
         record = (
@@ -595,22 +799,21 @@ class AgentSession:
                 raise AudioError(
                     f"the audio source {type(source).__name__} failed: {exc!r}"
                 ) from exc
-            await wire.send(
-                {"type": "input_audio_buffer.append", "audio": base64.b64encode(frame).decode()}
-            )
+            await self._uplink.send_audio(frame)
             self._uncommitted_ms += len(frame) / bytes_per_ms
             if record is not None:
                 record(frame, fmt)
         # A round trip through the server: everything appended before it has been
         # processed (VAD included) once its answer arrives.
         self._barrier_pending = True
-        wire.post({"type": "session.update", "session": {}})
+        self._uplink.post({"type": "session.update", "session": {}})
 
-    async def _receive_loop(self) -> None:
-        wire = self._wire
-        assert wire is not None
+    async def _receive_loop(self, wire: Wire) -> None:
         while True:
-            self._on_wire(await wire.recv())
+            raw = await wire.recv()
+            if wire is not self._uplink.wire:
+                return  # this connection was replaced: what it says no longer counts
+            self._on_wire(raw)
 
     def _on_wire(self, raw: Raw) -> None:
         kind = str(raw["type"])
@@ -626,6 +829,7 @@ class AgentSession:
             return
         if kind == "input_audio_buffer.committed":
             self._uncommitted_ms = 0.0
+            self._uplink.committed()
         played = self._player.played_ms() if kind in NEEDS_POSITION else None
         translation = self._translator.translate(raw, played)
         executor = self._executor
@@ -649,8 +853,12 @@ class AgentSession:
         if error.code in _HARMLESS_ERRORS or _already_truncated(error):
             log.debug("ignoring harmless service error %s", error.code)
             return
+        if error.code == "session_expired":
+            # The service closes the connection next; the session reconnects.
+            log.info("Voice Live: %s", error.message)
+            return
         log.warning("Voice Live error %s: %s", error.code, error.message)
-        if error.code in ("session_expired", "server_error") and error.error_type == "fatal":
+        if error.code == "server_error" and error.error_type == "fatal":
             self._fail(EndReason.ERROR, ServiceError(error.message, code=error.code))
 
     async def _clock_loop(self) -> None:
@@ -740,9 +948,10 @@ class AgentSession:
             self._bus.publish(event)
 
     async def _flush(self) -> None:
-        wire = self._wire
-        assert wire is not None
-        await wire.flush()
+        wire = self._uplink.wire
+        if wire is not None:
+            with contextlib.suppress(ConnectionLostError):  # the link's loops handle it
+                await wire.flush()
 
     def _track(self, kind: str) -> str:
         """An event id for a request whose failure the turn machine must hear about."""
@@ -755,6 +964,7 @@ class AgentSession:
 
     def _on_committed(self) -> None:
         self._uncommitted_ms = 0.0
+        self._uplink.committed()
 
     def _on_handler_error(self, error: HandlerError) -> None:
         self._fail(EndReason.ERROR, error)
@@ -768,6 +978,8 @@ class AgentSession:
             return
         if self._machine.state is not t.TurnState.IDLE or self._tools.running:
             return
+        if self._uplink.wire is None:
+            return  # reconnecting: an answer may still be owed
         self._finish(EndReason.ENDED if self._ending else EndReason.INPUT_FINISHED)
 
     def _finish(self, reason: EndReason) -> None:
@@ -808,6 +1020,31 @@ class AgentSession:
             f"<AgentSession {type(self.agent).__qualname__} id={self._session_id} "
             f"status={self._status.value} state={self._machine.state.value}>"
         )
+
+
+@attrs.define
+class _Link:
+    """One connection of the session: its wire and what closes it."""
+
+    wire: Wire
+    stack: contextlib.AsyncExitStack
+    scope: anyio.CancelScope | None = None
+    attempt: int = 0
+    """Which attempt of its outage opened it (0: the session's first connection)."""
+    opened: float = attrs.Factory(anyio.current_time)
+
+
+async def _close_link(link: _Link) -> None:
+    with anyio.CancelScope(shield=True), anyio.move_on_after(_CLOSE_TIMEOUT_S):
+        await link.stack.aclose()
+
+
+def _session_expiry(raw: Raw) -> float | None:
+    session = raw.get("session")
+    value = session.get("expires_at") if isinstance(session, dict) else None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
 
 
 def _check_text(text: object, what: str) -> None:

@@ -21,6 +21,7 @@ from .errors import ConfigurationError
 __all__ = [
     "OUTPUT_CANCELLED",
     "OUTPUT_INCOMPLETE",
+    "OUTPUT_LOST",
     "OUTPUT_NOT_RUN",
     "Action",
     "AddMessage",
@@ -35,6 +36,7 @@ __all__ = [
     "Commit",
     "CommitFailed",
     "CommitInput",
+    "ConnectionLost",
     "CreateFailed",
     "CreateResponse",
     "EndOfAudio",
@@ -51,6 +53,7 @@ __all__ = [
     "ResponseDone",
     "ResponseRequested",
     "ResumePlayback",
+    "Resumed",
     "Say",
     "SendToolOutput",
     "SpeechStarted",
@@ -80,6 +83,11 @@ OUTPUT_CANCELLED = (
 OUTPUT_INCOMPLETE = (
     "Error: tool {name!r} was not run because the response ended before its arguments "
     "were complete; it has no result."
+)
+#: The output sent for a call whose arguments were cut off by a lost connection.
+OUTPUT_LOST = (
+    "Error: tool {name!r} was not run because the connection was lost before its arguments "
+    "were complete; it has no result. Call it again if it is still needed."
 )
 
 
@@ -517,6 +525,39 @@ class InputEnded(Input):
 
     uncommitted_audio: bool
     played_ms: float | None = None
+
+
+@attrs.frozen
+class ConnectionLost(Input):
+    """The connection to the service is gone (dropped, or being replaced): nothing the
+    old connection would have sent will come.
+
+    The response in flight fails: its audio stops (the sink is cleared) and its items are
+    cut at what the user heard; calls whose arguments were incomplete are answered as not
+    run, calls complete but held are started, running calls go on (their outputs go to the
+    next connection). What the server knew of the user's turn (speech, commits) is
+    forgotten: the user's audio is sent again to the next connection.
+
+    Attributes:
+        played_ms: The sink's ``played_ms()``.
+    """
+
+    played_ms: float
+
+
+@attrs.frozen
+class Resumed(Input):
+    """A new connection carries the conversation on (after :class:`ConnectionLost`).
+
+    Anything requested while disconnected was not sent: the machine forgets it, and asks
+    for an answer if one is owed.
+
+    Attributes:
+        answer_owed: Whether the conversation ends with something the agent must answer
+            (a user message, or tool outputs) and no tool is still running.
+    """
+
+    answer_owed: bool
 
 
 @attrs.frozen

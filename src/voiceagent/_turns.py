@@ -38,6 +38,7 @@ from ._playback import PlaybackTracker
 from ._turn_events import (
     OUTPUT_CANCELLED,
     OUTPUT_INCOMPLETE,
+    OUTPUT_LOST,
     OUTPUT_NOT_RUN,
     Action,
     AddMessage,
@@ -52,6 +53,7 @@ from ._turn_events import (
     Commit,
     CommitFailed,
     CommitInput,
+    ConnectionLost,
     CreateFailed,
     CreateResponse,
     EndOfAudio,
@@ -67,6 +69,7 @@ from ._turn_events import (
     ResponseCreated,
     ResponseDone,
     ResponseRequested,
+    Resumed,
     ResumePlayback,
     Say,
     SendToolOutput,
@@ -88,6 +91,7 @@ from ._turn_events import (
 __all__ = [
     "OUTPUT_CANCELLED",
     "OUTPUT_INCOMPLETE",
+    "OUTPUT_LOST",
     "OUTPUT_NOT_RUN",
     "TRANSITIONS",
     "Action",
@@ -103,6 +107,7 @@ __all__ = [
     "Commit",
     "CommitFailed",
     "CommitInput",
+    "ConnectionLost",
     "CreateFailed",
     "CreateResponse",
     "EndOfAudio",
@@ -119,6 +124,7 @@ __all__ = [
     "ResponseDone",
     "ResponseRequested",
     "ResumePlayback",
+    "Resumed",
     "Say",
     "SendToolOutput",
     "SpeechStarted",
@@ -167,6 +173,8 @@ class Trigger(enum.Enum):
     REQUESTED = "response requested"
     SAY = "say"
     INPUT_ENDED = "input ended"
+    LOST = "connection lost"
+    RESUMED = "resumed"
     REQUEST_FAILED = "request failed"
 
 
@@ -188,12 +196,14 @@ TRANSITIONS: Final[Mapping[TurnState, Mapping[Trigger, frozenset[TurnState]]]] =
         _T.REQUESTED: frozenset({_TH}),
         _T.SAY: frozenset({_TH}),
         _T.INPUT_ENDED: frozenset({_TH}),
+        _T.RESUMED: frozenset({_TH}),
     },
     _U: {
         _T.SPEECH_STARTED: frozenset({_C}),
         _T.SPEECH_STOPPED: frozenset({_TH, _TR, _A}),
         _T.COMMIT: frozenset({_TH}),
         _T.INPUT_ENDED: frozenset({_TH}),
+        _T.LOST: frozenset({_I, _TR}),
     },
     _C: {
         _T.SPEECH_STOPPED: frozenset({_I, _TH, _TR, _A}),
@@ -201,6 +211,7 @@ TRANSITIONS: Final[Mapping[TurnState, Mapping[Trigger, frozenset[TurnState]]]] =
         _T.INTERRUPT: frozenset({_U}),
         _T.COMMIT: frozenset({_TH}),
         _T.SAY: frozenset({_U}),
+        _T.LOST: frozenset({_I, _TR}),
     },
     _TH: {
         _T.SPEECH_STARTED: frozenset({_U, _C}),
@@ -209,6 +220,7 @@ TRANSITIONS: Final[Mapping[TurnState, Mapping[Trigger, frozenset[TurnState]]]] =
         _T.RESPONSE_DONE: frozenset({_I}),
         _T.INTERRUPT: frozenset({_I}),
         _T.REQUEST_FAILED: frozenset({_I}),
+        _T.LOST: frozenset({_I, _TR}),
     },
     _TR: {
         _T.SPEECH_STARTED: frozenset({_U, _C}),
@@ -218,6 +230,8 @@ TRANSITIONS: Final[Mapping[TurnState, Mapping[Trigger, frozenset[TurnState]]]] =
         _T.COMMIT: frozenset({_TH}),
         _T.SAY: frozenset({_TH}),
         _T.INPUT_ENDED: frozenset({_TH}),
+        _T.LOST: frozenset({_I}),
+        _T.RESUMED: frozenset({_TH}),
     },
     _A: {
         _T.SPEECH_STARTED: frozenset({_U, _C}),
@@ -230,6 +244,7 @@ TRANSITIONS: Final[Mapping[TurnState, Mapping[Trigger, frozenset[TurnState]]]] =
         _T.COMMIT: frozenset({_TH}),
         _T.SAY: frozenset({_TH}),
         _T.INPUT_ENDED: frozenset({_I, _TH, _TR}),
+        _T.LOST: frozenset({_I, _TR}),
     },
 }
 
@@ -341,6 +356,20 @@ class TurnMachine:
     def next_deadline(self) -> float | None:
         """When the session must call ``handle(Tick(), now)`` (same clock as ``now``), or None."""
         return None if self._window is None else self._window.deadline
+
+    def running_calls(self) -> list[StartTool]:
+        """The calls running now (started, not answered), as their start actions."""
+        return [
+            StartTool(
+                item_id=call.item_id,
+                call_id=call.call_id,
+                name=call.name or call.call_id,
+                arguments=call.arguments,
+                response_id=call.response_id,
+            )
+            for call in self._calls.values()
+            if call.state is _CallState.RUNNING
+        ]
 
     @property
     def playback(self) -> PlaybackTracker:
@@ -598,6 +627,61 @@ class TurnMachine:
             self._commit(out, audio=True)
         return _T.INPUT_ENDED
 
+    def _on_connection_lost(self, ev: ConnectionLost, now: float, out: list[Action]) -> Trigger:
+        self._observe(ev.played_ms)
+        played = self._played
+        if self._tracker.pending_ms(played) > _EPSILON_MS or any(
+            r.active for r in self._responses.values()
+        ):
+            out.append(ClearPlayback())
+        # The server's view of the user's turn is gone with it; the audio is sent again.
+        self._window = None
+        self._user_speaking = False
+        self._uncommitted = self._own_commits = 0
+        self._expected.clear()
+        self._turn_ended_at = None
+        for response in self._responses.values():
+            if not response.active:
+                continue
+            response.active = False
+            response.status = "lost"
+            for item_id in response.items:
+                item = self._items[item_id]
+                heard = self._tracker.heard_ms(item_id, played)
+                if item.kind == "message" and not (
+                    item.audio_done and heard >= item.received_ms - _EPSILON_MS
+                ):
+                    item.interrupted = True
+                    item.heard_ms = heard
+                item.audio_done = True
+                if item.text is None:
+                    item.text = "".join(item.parts)
+            for call_key in response.calls:
+                call = self._calls[call_key]
+                if call.state is _CallState.SEEN:
+                    self._refuse(call, OUTPUT_LOST, out)
+                elif call.state is _CallState.HELD:
+                    call.state = _CallState.RUNNING
+                    out.append(
+                        StartTool(
+                            item_id=call.item_id,
+                            call_id=call.call_id,
+                            name=call.name or call.call_id,
+                            arguments=call.arguments,
+                            response_id=response.id,
+                        )
+                    )
+        self._tracker.on_clear(played)
+        return _T.LOST
+
+    def _on_resumed(self, ev: Resumed, now: float, out: list[Action]) -> Trigger:
+        # Whatever was requested while disconnected went nowhere.
+        self._expected.clear()
+        self._own_commits = 0
+        if ev.answer_owed:
+            self._request(out)
+        return _T.RESUMED
+
     def _on_say(self, ev: Say, now: float, out: list[Action]) -> Trigger:
         self._observe(ev.played_ms)
         if self._window is not None or self._holds_turn():
@@ -785,7 +869,7 @@ class TurnMachine:
             response.follow_up
             or response.interrupted
             or response.active
-            or response.status != "completed"
+            or response.status not in ("completed", "lost")
             or not response.calls
             or any(self._calls[c].state is not _CallState.ANSWERED for c in response.calls)
         ):
@@ -901,13 +985,20 @@ def _stale(due: _Due) -> _Due:
 def _heard_text(item: _Item) -> str:
     """The part of an interrupted item's text the user heard.
 
-    Without word timestamps that cannot be known: the whole text is returned (and the
-    item is flagged interrupted). With them, a word counts as heard once playback passed
-    its middle; the text is cut after the last such word (with its punctuation).
+    With word timestamps, a word counts as heard once playback passed its middle; the text
+    is cut after the last such word (with its punctuation). Without them it is estimated:
+    the words whose end falls within the heard share of the audio (speech is close to
+    even), cut at a word boundary, never more than was heard.
     """
     text = item.text or ""
     if not item.words:
-        return text
+        if item.received_ms <= 0 or item.heard_ms >= item.received_ms:
+            return text
+        share = max(0.0, item.heard_ms) / item.received_ms
+        cut = int(len(text) * share)
+        while cut > 0 and not text[cut - 1].isspace():
+            cut -= 1
+        return text[:cut].rstrip()
     words = sorted(item.words)
     heard = [w for w in words if w[0] + w[1] / 2 <= item.heard_ms]
     if not heard:
@@ -950,6 +1041,8 @@ _HANDLERS: Final[dict[type[Input], _Handler]] = {
     UserText: TurnMachine._on_user_text,
     Say: TurnMachine._on_say,
     InputEnded: TurnMachine._on_input_ended,
+    ConnectionLost: TurnMachine._on_connection_lost,
+    Resumed: TurnMachine._on_resumed,
 }
 
 

@@ -13,7 +13,9 @@ objects are built later, and only for consumers that asked for them.
 
 from __future__ import annotations
 
+import base64
 import collections
+import contextlib
 import json
 import logging
 from typing import TYPE_CHECKING, Any, Final
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from ._connect import ConnectionSettings
     from ._translate import Raw
 
-__all__ = ["RECEIVE_LIMIT", "Wire", "check_echo"]
+__all__ = ["RECEIVE_LIMIT", "Uplink", "Wire", "check_echo"]
 
 log = logging.getLogger("voiceagent.session")
 
@@ -75,6 +77,8 @@ class Wire:
         self._posted: collections.deque[dict[str, Any]] = collections.deque()
         self._lock = anyio.Lock()
         self._wake: anyio.Event | None = None
+        self.expires_at: float | None = None
+        """When the service ends this connection's session (Unix seconds), if it said."""
 
     # -- sending -----------------------------------------------------------------------
 
@@ -157,3 +161,85 @@ class Wire:
             if isinstance(raw, dict) and isinstance(raw.get("type"), str):
                 return raw
             log.warning("ignoring a message from the service without a type")
+
+
+class Uplink:
+    """The session's way to the service across connections.
+
+    It holds the current :class:`Wire` (none while the session reconnects) and the user's
+    audio the service has not committed yet, up to ``buffer_bytes`` (the newest kept): a
+    new connection gets that audio again, so a turn cut by a drop is heard whole, and what
+    the user says during an outage is not lost. While detached, posted events go nowhere:
+    the session rebuilds the conversation on the next connection from its history.
+
+    Args:
+        buffer_bytes: The most uncommitted audio kept, in bytes of the wire format.
+    """
+
+    def __init__(self, buffer_bytes: int) -> None:
+        self.wire: Wire | None = None
+        self._limit = buffer_bytes
+        self._audio: collections.deque[bytes] = collections.deque()
+        self._audio_bytes = 0
+        self._dropped_while_away = 0
+        self._connected: anyio.Event | None = None
+
+    def attach(self, wire: Wire) -> None:
+        """Send through ``wire`` from now on."""
+        self.wire = wire
+        if self._dropped_while_away:
+            log.warning(
+                "the reconnection took longer than the audio buffer (reconnect.buffer_ms): "
+                "%d bytes of the user's audio were dropped",
+                self._dropped_while_away,
+            )
+            self._dropped_while_away = 0
+        if self._connected is not None:
+            self._connected.set()
+            self._connected = None
+
+    def detach(self) -> None:
+        """No connection for now: posts go nowhere, audio is only kept."""
+        self.wire = None
+
+    async def wait_connected(self) -> None:
+        """Return once a connection is attached."""
+        while self.wire is None:
+            if self._connected is None:
+                self._connected = anyio.Event()
+            await self._connected.wait()
+
+    def post(self, event: dict[str, Any]) -> None:
+        """Queue ``event`` on the current connection (dropped while there is none)."""
+        if self.wire is not None:
+            self.wire.post(event)
+        else:
+            log.debug("not connected: %s not sent", event.get("type"))
+
+    async def send_audio(self, frame: bytes) -> None:
+        """Keep ``frame`` for a next connection and send it on the current one."""
+        self._audio.append(frame)
+        self._audio_bytes += len(frame)
+        while self._audio_bytes > self._limit and self._audio:
+            dropped = self._audio.popleft()
+            self._audio_bytes -= len(dropped)
+            if self.wire is None:
+                self._dropped_while_away += len(dropped)
+        wire = self.wire
+        if wire is None:
+            return
+        event = {"type": "input_audio_buffer.append", "audio": base64.b64encode(frame).decode()}
+        with contextlib.suppress(ConnectionLostError):  # the link's own loops notice it
+            await wire.send(event)
+
+    def committed(self) -> None:
+        """The service committed the input audio: nothing kept needs sending again."""
+        self._audio.clear()
+        self._audio_bytes = 0
+
+    def resend_events(self) -> list[dict[str, Any]]:
+        """The kept audio, as ``input_audio_buffer.append`` events for a new connection."""
+        return [
+            {"type": "input_audio_buffer.append", "audio": base64.b64encode(frame).decode()}
+            for frame in self._audio
+        ]

@@ -23,6 +23,8 @@ __all__ = [
     "Event",
     "EventsDropped",
     "Interrupted",
+    "Reconnected",
+    "Reconnecting",
     "ServiceErrorReported",
     "ServiceWarningReported",
     "SessionEnded",
@@ -177,7 +179,8 @@ class AgentTranscript(Event):
     Attributes:
         item_id: The assistant item.
         text: The text. When ``interrupted`` and word timings were available, only the
-            words the user heard; otherwise the whole generated text.
+            words the user heard; otherwise the words within the heard share of the audio
+            (an estimate: speech is close to even).
         interrupted: True when the user interrupted this item before it was fully played.
     """
 
@@ -289,6 +292,35 @@ class EventsDropped(Event):
     """
 
     count: int
+
+
+@attrs.frozen(kw_only=True)
+class Reconnecting(Event):
+    """The session is opening a new connection: the old one dropped, or the service's
+    session is about to end (``expires_at``). One event per attempt.
+
+    Attributes:
+        attempt: The attempt, from 1.
+        reason: Why (the lost connection's error, or the coming end of the session).
+    """
+
+    attempt: int
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class Reconnected(Event):
+    """The conversation goes on over a new connection: the session configuration was sent
+    again, the conversation replayed, and the user's uncommitted audio sent again.
+
+    Attributes:
+        gap_ms: From the drop (or from the start of a planned move) to the moment the new
+            connection took over.
+        replayed_items: How many conversation items were replayed.
+    """
+
+    gap_ms: float
+    replayed_items: int
 
 
 @attrs.frozen(kw_only=True)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import anyio
 import pytest
 
-from voiceagent import Agent, AgentSession, TurnState, tool
+from voiceagent import Agent, AgentSession, ReconnectPolicy, TurnState, tool
 from voiceagent.audio import AudioFormat, MemorySink, MemorySource
 from voiceagent.errors import ConfigurationError, ToolDefinitionError
 from voiceagent.events import (
@@ -149,7 +149,7 @@ async def test_manual_commit_from_the_application() -> None:
         agent = Agent(turn_detection=None, modalities=["text"])
         async with agent.session(**connect_args(emu)) as session:
             async with agent_transcripts(session, 1) as said:
-                wire = session._wire  # no public append: push-to-talk apps use a source
+                wire = session._uplink.wire  # no public append: push-to-talk apps use a source
                 assert wire is not None
                 await wire.send(
                     {
@@ -173,9 +173,9 @@ async def test_cancelling_run_closes_the_connection() -> None:
     assert ended[0].reason is EndReason.CANCELLED
 
 
-async def test_a_dropped_connection_ends_the_session() -> None:
+async def test_a_dropped_connection_ends_the_session_when_reconnecting_is_off() -> None:
     async with Emulator(speed=None, faults=Faults(drop_on_event="response.create")) as emu:
-        agent = Agent(modalities=["text"])
+        agent = Agent(modalities=["text"], reconnect=ReconnectPolicy.off())
         async with agent.session(**connect_args(emu)) as session:
             await session.send_text("hello")
             with anyio.fail_after(5):

@@ -13,7 +13,7 @@ import anyio
 import pytest
 
 import voiceagent._session
-from voiceagent import Agent, AgentSession, SessionStatus, ToolContext, tool
+from voiceagent import Agent, AgentSession, ReconnectPolicy, SessionStatus, ToolContext, tool
 from voiceagent.audio import (
     AudioFormat,
     AudioSinkBase,
@@ -108,16 +108,23 @@ async def test_a_session_without_a_sink_drops_the_audio_and_reports_it_heard() -
 # -- 2. a drop while the session starts ----------------------------------------------------
 
 
-@pytest.mark.parametrize("faults", [Faults(drop_after_events=1), Faults(drop_after_events=2)])
+@pytest.mark.parametrize(
+    ("faults", "reconnect"),
+    [
+        (Faults(drop_after_events=1), ReconnectPolicy.off()),
+        (Faults(drop_after_events=2), ReconnectPolicy.off()),
+        (Faults(drop_after_events=2), ReconnectPolicy(attempts=2, initial_backoff_s=0.01)),
+    ],
+)
 async def test_a_drop_while_starting_is_a_result_or_an_error_never_a_cancellation(
-    faults: Faults,
+    faults: Faults, reconnect: ReconnectPolicy
 ) -> None:
     outcomes: list[str] = []
     async with Emulator(speed=None, faults=faults) as emu:
         for _ in range(20):
             try:
                 with anyio.fail_after(10):
-                    result = await Agent(greeting="Hello!").run(
+                    result = await Agent(greeting="Hello!", reconnect=reconnect).run(
                         source=MemorySource(bytes(RATE * 2), PCM), **connect_args(emu)
                     )
             except VoiceAgentError as exc:

@@ -346,6 +346,18 @@ class ScriptRunner:
             self._on_emitted(mcps[-1], lambda: setattr(user_turn, "mcp_made", True))
             tool_outputs += mcps
         if turn is not None and turn.calls and user_turn.calls_made is None:
+            # Calls the conversation already holds after the user's message (a client
+            # replaying a conversation on a new connection) were made: a model reads them
+            # in its context and does not call again.
+            present = [item for item in context[index + 1 :] if item.get("type") == "function_call"]
+            if {call.name for call in turn.calls} <= {str(item.get("name")) for item in present}:
+                user_turn.calls_made = tuple(
+                    Call(
+                        str(item.get("call_id")), str(item.get("name")), str(item.get("arguments"))
+                    )
+                    for item in present
+                )
+        if turn is not None and turn.calls and user_turn.calls_made is None:
             calls = tuple(
                 Call(call.call_id or new_id("call"), call.name, call.arguments_json())
                 for call in turn.calls
