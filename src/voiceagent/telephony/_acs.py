@@ -389,7 +389,7 @@ async def _close(websocket: WebSocket, code: int) -> None:
     if websocket.application_state is not WebSocketState.DISCONNECTED:
         try:
             await websocket.close(code=code)
-        except (RuntimeError, OSError):
+        except (RuntimeError, OSError, WebSocketDisconnect):
             pass
 
 

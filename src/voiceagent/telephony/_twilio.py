@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import urllib.parse
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -187,8 +188,7 @@ class TwilioBridge(LineBridge):
 
     async def voice(self, request: Request) -> Response:
         """The voice webhook: TwiML connecting the call to the media stream."""
-        form = await request.form()
-        params = {k: str(v) for k, v in form.items()}
+        params = await _form(request)
         if not self._signed(request, params):
             log.warning("rejecting a voice webhook request with a bad X-Twilio-Signature")
             return Response("invalid signature", status_code=403)
@@ -208,8 +208,7 @@ class TwilioBridge(LineBridge):
 
     async def after(self, request: Request) -> Response:
         """The ``<Connect>`` action: what the call does once the stream has closed."""
-        form = await request.form()
-        params = {k: str(v) for k, v in form.items()}
+        params = await _form(request)
         if not self._signed(request, params):
             log.warning("rejecting a <Connect> action request with a bad X-Twilio-Signature")
             return Response("invalid signature", status_code=403)
@@ -314,9 +313,15 @@ class TwilioBridge(LineBridge):
         self._endings[call.call_id] = (call.ending, call.transfer_target, now)
 
 
+async def _form(request: Request) -> dict[str, str]:
+    """Twilio's POST parameters (``application/x-www-form-urlencoded``)."""
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return dict(urllib.parse.parse_qsl(body, keep_blank_values=True))
+
+
 async def _close(websocket: WebSocket, code: int) -> None:
     if websocket.application_state is not WebSocketState.DISCONNECTED:
         try:
             await websocket.close(code=code)
-        except (RuntimeError, OSError):
+        except (RuntimeError, OSError, WebSocketDisconnect):
             pass

@@ -104,9 +104,10 @@ class TwilioCall:
         return self.playout.heard_ms
 
     def sent_time_of(self, offset_ms: float) -> float:
-        """When the caller audio at ``offset_ms`` into the stream was sent."""
+        """When the caller audio at ``offset_ms`` into the stream was sent (the time its
+        20 ms chunk went out)."""
         assert self.started_at is not None
-        return self.started_at + offset_ms / 1000
+        return self.started_at + (offset_ms // 20) * 20 / 1000
 
 
 class TwilioCallSimulator:

@@ -1,0 +1,115 @@
+"""Twilio calls end to end: the simulator calls the bridge, the bridge runs the agent
+against the emulator."""
+
+from __future__ import annotations
+
+import anyio
+from starlette.applications import Starlette
+
+from voiceagent import Agent
+from voiceagent.telephony import TwilioBridge
+from voiceagent.testing import Emulator, Script, Turn, synthesize
+from voiceagent.testing._twilio import TwilioCallSimulator
+
+from .conftest import serve_app
+
+QUESTION = "What are your opening hours?"
+ANSWER = "We are open from nine to five, Monday to Friday."
+
+
+async def test_the_caller_hears_the_answer() -> None:
+    question = synthesize(QUESTION, encoding="g711_ulaw", sample_rate=8000).audio
+    answer = synthesize(ANSWER, encoding="g711_ulaw", sample_rate=8000)
+    script = Script(Turn(hears=QUESTION, says=ANSWER))
+    async with Emulator(script=script, audio_chunk_ms=100) as emu:
+        bridge = TwilioBridge(Agent(), endpoint=emu.endpoint, credential=emu.credential)
+        async with serve_app(Starlette(routes=bridge.routes)) as base:
+            sim = TwilioCallSimulator(question, hang_up_after_ms=len(question) / 8 + 6000)
+            with anyio.fail_after(30):
+                call = await sim.call(f"{base}/twilio/voice")
+    print(call.heard_ms, answer.duration_ms, call.payload_sizes[:5], len(call.marks_echoed))
+    assert abs(call.heard_ms - answer.duration_ms) <= 20
+    assert call.heard == answer.audio
+
+
+STORY = (
+    "Once upon a time there was a lighthouse keeper who counted the waves every night "
+    "and wrote each number in a small blue book that nobody ever read."
+)
+STOP = "Stop please."
+OKAY = "Okay."
+
+
+def ulaw(text: str) -> bytes:
+    return synthesize(text, encoding="g711_ulaw", sample_rate=8000).audio
+
+
+async def test_barge_in_clears_the_line_and_truncates_to_what_the_caller_heard() -> None:
+    question = ulaw("Tell me a story.")
+    stop_at_ms = 2600
+    audio = question + b"\xff" * (stop_at_ms * 8 - len(question)) + ulaw(STOP)
+    script = Script(Turn(hears="Tell me a story.", says=STORY), Turn(hears=STOP, says=OKAY))
+    # The service sends the answer faster than real time: Twilio buffers seconds of it.
+    async with Emulator(script=script, speed=4.0, audio_chunk_ms=100) as emu:
+        bridge = TwilioBridge(Agent(), endpoint=emu.endpoint, credential=emu.credential)
+        async with serve_app(Starlette(routes=bridge.routes)) as base:
+            sim = TwilioCallSimulator(audio, hang_up_after_ms=stop_at_ms + 4000)
+            with anyio.fail_after(30):
+                call = await sim.call(f"{base}/twilio/voice")
+        connection = emu.connections[0]
+        received, sent, session = connection.received, connection.sent, connection.session
+    td = session["turn_detection"]
+    starts = [e for e in sent if e["type"] == "input_audio_buffer.speech_started"]
+    assert len(starts) == 2
+    # The earliest the service can have heard the speech: onset + speech_duration_ms
+    # (the onset's own 10 ms VAD frame included), sent by the caller at detected_at.
+    detected_ms = (
+        starts[1]["audio_start_ms"] + td["prefix_padding_ms"] + td.get("speech_duration_ms", 200)
+    ) - 10
+    detected_at = call.sent_time_of(detected_ms)
+    [clear_at] = call.clears
+    [stop] = call.playout.stops
+    [truncate] = [e for e in received if e["type"] == "conversation.item.truncate"]
+    print(
+        f"clear {1000 * (clear_at - detected_at):.1f} ms after detection; "
+        f"heard {stop.heard_ms:.1f} ms, truncate {truncate['audio_end_ms']} ms, "
+        f"dropped {stop.dropped_ms:.0f} ms"
+    )
+    assert clear_at - detected_at <= 0.1
+    assert abs(truncate["audio_end_ms"] - stop.heard_ms) <= 20
+    assert stop.dropped_ms > 1000  # the truncate is not what was sent
+    okay = ulaw(OKAY)
+    assert call.heard.endswith(okay)
+    assert call.heard[: -len(okay)] == ulaw(STORY)[: len(call.heard) - len(okay)]
+
+
+async def test_dtmf_reaches_a_handler_and_a_caller_hang_up_ends_the_session() -> None:
+    from voiceagent.events import SessionEnded
+    from voiceagent.telephony import Dtmf
+
+    agent = Agent()
+    digits: list[Dtmf] = []
+    ended: list[SessionEnded] = []
+    agent.on(Dtmf)(digits.append)
+    agent.on(SessionEnded)(ended.append)
+    silence = b"\xff" * 8000
+    async with Emulator(speed=None) as emu:
+        bridge = TwilioBridge(agent, endpoint=emu.endpoint, credential=emu.credential)
+        async with serve_app(Starlette(routes=bridge.routes)) as base:
+            sim = TwilioCallSimulator(
+                silence, dtmf=[(300, "4"), (500, "2"), (520, "#")], hang_up_after_ms=1000
+            )
+            with anyio.fail_after(30):
+                call = await sim.call(f"{base}/twilio/voice")
+                while bridge.active_calls:  # noqa: ASYNC110 - a counter, no event
+                    await anyio.sleep(0.01)
+                while not emu.connections[0].closed:  # noqa: ASYNC110
+                    await anyio.sleep(0.01)
+    assert [(d.digit, d.carrier, d.call_id) for d in digits] == [
+        ("4", "twilio", call.call_sid),
+        ("2", "twilio", call.call_sid),
+        ("#", "twilio", call.call_sid),
+    ]
+    assert call.hung_up_by == "caller"
+    assert len(ended) == 1
+    assert bridge.calls_handled == 1
