@@ -4,9 +4,9 @@ against the emulator."""
 from __future__ import annotations
 
 import anyio
-from starlette.applications import Starlette
 
 from voiceagent import Agent
+from voiceagent.serve import create_app
 from voiceagent.telephony import TwilioBridge
 from voiceagent.testing import Emulator, Script, Turn, synthesize
 from voiceagent.testing._twilio import TwilioCallSimulator
@@ -22,8 +22,11 @@ async def test_the_caller_hears_the_answer() -> None:
     answer = synthesize(ANSWER, encoding="g711_ulaw", sample_rate=8000)
     script = Script(Turn(hears=QUESTION, says=ANSWER))
     async with Emulator(script=script, audio_chunk_ms=100) as emu:
-        bridge = TwilioBridge(Agent(), endpoint=emu.endpoint, credential=emu.credential)
-        async with serve_app(Starlette(routes=bridge.routes)) as base:
+        bridge = TwilioBridge()
+        app = create_app(
+            Agent(), routes=bridge.routes, endpoint=emu.endpoint, credential=emu.credential
+        )
+        async with serve_app(app) as base:
             sim = TwilioCallSimulator(question, hang_up_after_ms=len(question) / 8 + 6000)
             with anyio.fail_after(30):
                 call = await sim.call(f"{base}/twilio/voice")
@@ -51,8 +54,11 @@ async def test_barge_in_clears_the_line_and_truncates_to_what_the_caller_heard()
     script = Script(Turn(hears="Tell me a story.", says=STORY), Turn(hears=STOP, says=OKAY))
     # The service sends the answer faster than real time: Twilio buffers seconds of it.
     async with Emulator(script=script, speed=4.0, audio_chunk_ms=100) as emu:
-        bridge = TwilioBridge(Agent(), endpoint=emu.endpoint, credential=emu.credential)
-        async with serve_app(Starlette(routes=bridge.routes)) as base:
+        bridge = TwilioBridge()
+        app = create_app(
+            Agent(), routes=bridge.routes, endpoint=emu.endpoint, credential=emu.credential
+        )
+        async with serve_app(app) as base:
             sim = TwilioCallSimulator(audio, hang_up_after_ms=stop_at_ms + 4000)
             with anyio.fail_after(30):
                 call = await sim.call(f"{base}/twilio/voice")
@@ -94,8 +100,11 @@ async def test_dtmf_reaches_a_handler_and_a_caller_hang_up_ends_the_session() ->
     agent.on(SessionEnded)(ended.append)
     silence = b"\xff" * 8000
     async with Emulator(speed=None) as emu:
-        bridge = TwilioBridge(agent, endpoint=emu.endpoint, credential=emu.credential)
-        async with serve_app(Starlette(routes=bridge.routes)) as base:
+        bridge = TwilioBridge()
+        app = create_app(
+            agent, routes=bridge.routes, endpoint=emu.endpoint, credential=emu.credential
+        )
+        async with serve_app(app) as base:
             sim = TwilioCallSimulator(
                 silence, dtmf=[(300, "4"), (500, "2"), (520, "#")], hang_up_after_ms=1000
             )

@@ -3,8 +3,8 @@
 ```python
 from voiceagent.telephony import AcsBridge, Dtmf, PhoneCall, TwilioBridge
 
-bridge = TwilioBridge(Receptionist())      # routes for the voice webhook and media stream
-app = Starlette(routes=bridge.routes)      # or mounted by `voiceagent serve`
+bridge = TwilioBridge()                    # routes: voice webhook, media stream, action
+app = create_app(Receptionist, routes=bridge.routes)   # voiceagent.serve
 ```
 
 Each bridge turns a carrier's media stream into the session's source and sink: Twilio's
@@ -17,7 +17,7 @@ Needs the ``telephony`` extra: ``pip install "voiceagent[telephony]"``.
 
 from ._acs import AcsBridge as AcsBridge
 from ._acs_sink import AcsSink as AcsSink
-from ._bridge import AgentFactory as AgentFactory
+from ._bridge import STOP_CALLER_HUNG_UP as STOP_CALLER_HUNG_UP
 from ._bridge import LineBridge as LineBridge
 from ._call import CallEnding as CallEnding
 from ._call import PhoneCall as PhoneCall
@@ -32,10 +32,10 @@ from ._twilio_sink import ULAW_8K as ULAW_8K
 from ._twilio_sink import TwilioSink as TwilioSink
 
 __all__ = [
+    "STOP_CALLER_HUNG_UP",
     "ULAW_8K",
     "AcsBridge",
     "AcsSink",
-    "AgentFactory",
     "CallEnding",
     "CarrierError",
     "Dtmf",

@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from ..errors import ConfigurationError, MissingExtraError
+from ..serve import CLOSE_GOING_AWAY, Conversation
 from ._acs_sink import ACS_RATES, AcsSink
 from ._acs_wire import AcsAudio, AcsDtmf, AcsMetadata, parse_acs
-from ._bridge import AgentFactory, Deliver, LineBridge
+from ._bridge import Deliver, LineBridge
 from ._call import CallEnding, PhoneCall
 from ._events import CarrierError, Dtmf
 from ._line_source import LineSource
@@ -46,8 +47,6 @@ except ImportError as exc:  # pragma: no cover - the telephony extra is missing
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-    from .._agent import Agent
 
 __all__ = ["AcsBridge"]
 
@@ -71,19 +70,18 @@ def _automation() -> Any:
 class AcsBridge(LineBridge):
     """Answer Azure Communication Services calls with an agent.
 
-    Mount :attr:`routes` on an ASGI app (``voiceagent serve`` does it for you), subscribe
-    ``https://<host>{prefix}/events`` to the ACS resource's ``IncomingCall`` events in
-    Event Grid, and give the bridge the resource's endpoint and credential::
+    Pass :attr:`routes` to :func:`voiceagent.serve.create_app` (which admits each call's
+    stream as one conversation of its agent), subscribe ``https://<host>{prefix}/events``
+    to the ACS resource's ``IncomingCall`` events in Event Grid, and give the bridge the
+    resource's connection string (or endpoint and credential)::
 
         bridge = AcsBridge(
-            Receptionist(),
             connection_string=os.environ["ACS_CONNECTION_STRING"],
             public_url="https://agent.example.com",
         )
+        app = create_app(Receptionist, routes=bridge.routes)
 
     Args:
-        agent: The agent answering calls, or a function of the :class:`PhoneCall` making
-            one.
         prefix: Where the routes live.
         connection_string: The ACS resource's connection string (default:
             ``ACS_CONNECTION_STRING``), or give ``acs_endpoint`` and ``acs_credential``.
@@ -99,9 +97,9 @@ class AcsBridge(LineBridge):
         media_token: When set, the media URL given to ACS carries ``?token=<media_token>``
             and the media route refuses sockets without it.
         metadata_timeout_s: How long the stream may take to send ``AudioMetadata``.
-        **options: Passed to :class:`~voiceagent.telephony.LineBridge`: ``endpoint``,
-            ``credential``, ``api_key``, ``session_options``, ``drain_timeout_s``,
-            ``source_buffer_ms``, ``max_pending_dtmf``.
+        **options: Passed to :class:`~voiceagent.telephony.LineBridge`:
+            ``session_options``, ``drain_timeout_s``, ``source_buffer_ms``,
+            ``max_pending_dtmf``.
 
     Raises:
         ConfigurationError: An option out of range.
@@ -111,7 +109,6 @@ class AcsBridge(LineBridge):
 
     def __init__(
         self,
-        agent: Agent | AgentFactory,
         *,
         prefix: str = "/acs",
         connection_string: str | None = None,
@@ -126,7 +123,7 @@ class AcsBridge(LineBridge):
         metadata_timeout_s: float = 10.0,
         **options: Any,
     ) -> None:
-        super().__init__(agent, **options)
+        super().__init__(**options)
         if not prefix.startswith("/") or prefix.endswith("/"):
             raise ConfigurationError(f"prefix must start with '/' and not end with it: {prefix!r}")
         if sample_rate not in ACS_RATES:
@@ -170,8 +167,10 @@ class AcsBridge(LineBridge):
                 methods=["POST", "OPTIONS"],
                 name="acs_events",
             ),
-            Route(f"{self.prefix}/callbacks", self.callbacks, methods=["POST"], name="acs_callbacks"),
-            WebSocketRoute(f"{self.prefix}/media", self.media, name="acs_media"),
+            Route(
+                f"{self.prefix}/callbacks", self.callbacks, methods=["POST"], name="acs_callbacks"
+            ),
+            WebSocketRoute(f"{self.prefix}/media", self.media, name="acs"),
         ]
 
     def client(self) -> Any:
@@ -284,6 +283,7 @@ class AcsBridge(LineBridge):
 
     async def media(self, websocket: WebSocket) -> None:
         """The media WebSocket: one call's conversation."""
+        conversation = Conversation.of(websocket)
         if self._media_token is not None and not hmac.compare_digest(
             websocket.query_params.get("token", "").encode(), self._media_token.encode()
         ):
@@ -316,11 +316,14 @@ class AcsBridge(LineBridge):
             await self._pump(websocket, call, source, deliver)
 
         try:
-            await self.converse(call, source, sink, send=websocket.send_text, pump=pump)
+            await self.converse(
+                conversation, call, source, sink, send=websocket.send_text, pump=pump
+            )
             if call.ending is not None and not call.caller_hung_up:
                 await self._end_call(call)
         finally:
-            await _close(websocket, 1000)
+            shutdown = conversation.stop_reason == "shutdown"
+            await _close(websocket, CLOSE_GOING_AWAY if shutdown else 1000)
 
     async def _read_metadata(
         self, websocket: WebSocket

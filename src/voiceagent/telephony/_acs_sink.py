@@ -63,7 +63,9 @@ class AcsSink(LineSink):
             max_outbox=max_outbox,
         )
         if not lead_ms >= frame_ms:
-            raise ConfigurationError(f"lead_ms must be at least frame_ms ({frame_ms}), got {lead_ms!r}")
+            raise ConfigurationError(
+                f"lead_ms must be at least frame_ms ({frame_ms}), got {lead_ms!r}"
+            )
         self._lead = self._format.bytes_for_ms(lead_ms)
         self._played = 0
         """Bytes the clock has played (cleared audio never counts)."""

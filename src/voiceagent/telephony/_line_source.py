@@ -82,9 +82,7 @@ class LineSource(AudioSourceBase):
         if self._ended or not data:
             return
         if not self._format.is_aligned(len(data)):
-            raise AudioError(
-                f"the line sent {len(data)} bytes, not whole {self._format} samples"
-            )
+            raise AudioError(f"the line sent {len(data)} bytes, not whole {self._format} samples")
         self.received_bytes += len(data)
         self._chunks.append(bytes(data))
         self._queued += len(data)

@@ -30,7 +30,8 @@ from xml.sax.saxutils import escape, quoteattr
 import anyio
 
 from ..errors import ConfigurationError, MissingExtraError
-from ._bridge import AgentFactory, Deliver, LineBridge
+from ..serve import CLOSE_GOING_AWAY, Conversation
+from ._bridge import Deliver, LineBridge
 from ._call import CallEnding, PhoneCall
 from ._events import CarrierError, Dtmf
 from ._line_source import LineSource
@@ -58,8 +59,6 @@ except ImportError as exc:  # pragma: no cover - the telephony extra is missing
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from .._agent import Agent
-
 __all__ = ["TwilioBridge"]
 
 log = logging.getLogger("voiceagent.telephony")
@@ -78,15 +77,14 @@ def _twiml(body: str) -> Response:
 class TwilioBridge(LineBridge):
     """Answer Twilio calls with an agent.
 
-    Mount :attr:`routes` on an ASGI app (``voiceagent serve`` does it for you) and set the
-    Twilio number's voice webhook to ``https://<host>{prefix}/voice`` (HTTP POST)::
+    Pass :attr:`routes` to :func:`voiceagent.serve.create_app` (which admits each call's
+    stream as one conversation of its agent) and set the Twilio number's voice webhook to
+    ``https://<host>{prefix}/voice`` (HTTP POST)::
 
-        bridge = TwilioBridge(Receptionist(), auth_token=os.environ["TWILIO_AUTH_TOKEN"])
-        app = Starlette(routes=bridge.routes)
+        bridge = TwilioBridge(auth_token=os.environ["TWILIO_AUTH_TOKEN"])
+        app = create_app(Receptionist, routes=bridge.routes)
 
     Args:
-        agent: The agent answering calls, or a function of the :class:`PhoneCall` making
-            one.
         prefix: Where the routes live.
         auth_token: The Twilio account's auth token, to check ``X-Twilio-Signature`` on
             every request (default: ``TWILIO_AUTH_TOKEN`` from the environment; None with
@@ -97,9 +95,9 @@ class TwilioBridge(LineBridge):
         frame_ms: Outbound frame length, 20 to 40 ms (:class:`TwilioSink`).
         max_unplayed_ms: How far ahead of the caller audio may be sent (None: no limit).
         start_timeout_s: How long the stream may take to send ``start``.
-        **options: Passed to :class:`~voiceagent.telephony.LineBridge`: ``endpoint``,
-            ``credential``, ``api_key``, ``session_options``, ``drain_timeout_s``,
-            ``source_buffer_ms``, ``max_pending_dtmf``.
+        **options: Passed to :class:`~voiceagent.telephony.LineBridge`:
+            ``session_options``, ``drain_timeout_s``, ``source_buffer_ms``,
+            ``max_pending_dtmf``.
 
     Raises:
         ConfigurationError: An option out of range.
@@ -109,7 +107,6 @@ class TwilioBridge(LineBridge):
 
     def __init__(
         self,
-        agent: Agent | AgentFactory,
         *,
         prefix: str = "/twilio",
         auth_token: str | None = None,
@@ -119,13 +116,13 @@ class TwilioBridge(LineBridge):
         start_timeout_s: float = 10.0,
         **options: Any,
     ) -> None:
-        super().__init__(agent, **options)
+        super().__init__(**options)
         if not prefix.startswith("/") or prefix.endswith("/"):
             raise ConfigurationError(f"prefix must start with '/' and not end with it: {prefix!r}")
         TwilioSink("check", frame_ms=frame_ms, max_unplayed_ms=max_unplayed_ms)  # validates
         self.prefix = prefix
-        self._auth_token = auth_token if auth_token is not None else os.environ.get(
-            "TWILIO_AUTH_TOKEN"
+        self._auth_token = (
+            auth_token if auth_token is not None else os.environ.get("TWILIO_AUTH_TOKEN")
         )
         self._public_url = public_url.rstrip("/") if public_url else None
         self._frame_ms = frame_ms
@@ -138,7 +135,7 @@ class TwilioBridge(LineBridge):
                 from twilio.request_validator import RequestValidator
             except ImportError as exc:  # pragma: no cover - the telephony extra is missing
                 raise MissingExtraError(
-                    'checking Twilio signatures needs the telephony extra: pip install '
+                    "checking Twilio signatures needs the telephony extra: pip install "
                     '"voiceagent[telephony]"'
                 ) from exc
             self._validator = RequestValidator(self._auth_token)
@@ -152,7 +149,7 @@ class TwilioBridge(LineBridge):
         """The webhook, media and action routes, for ``Starlette(routes=...)``."""
         return [
             Route(f"{self.prefix}/voice", self.voice, methods=["POST"], name="twilio_voice"),
-            WebSocketRoute(f"{self.prefix}/media", self.media, name="twilio_media"),
+            WebSocketRoute(f"{self.prefix}/media", self.media, name="twilio"),
             Route(f"{self.prefix}/after", self.after, methods=["POST"], name="twilio_after"),
         ]
 
@@ -225,6 +222,7 @@ class TwilioBridge(LineBridge):
 
     async def media(self, websocket: WebSocket) -> None:
         """The Media Streams WebSocket: one call's conversation."""
+        conversation = Conversation.of(websocket)
         if not self._signed(websocket, {}):
             log.warning("rejecting a media stream with a bad X-Twilio-Signature")
             await websocket.close(code=_POLICY_VIOLATION)
@@ -253,11 +251,14 @@ class TwilioBridge(LineBridge):
             await self._pump(websocket, call, source, sink, deliver)
 
         try:
-            await self.converse(call, source, sink, send=websocket.send_text, pump=pump)
+            await self.converse(
+                conversation, call, source, sink, send=websocket.send_text, pump=pump
+            )
         finally:
             if call.ending is not None and not call.caller_hung_up:
                 self._remember(call)
-            await _close(websocket, 1000)
+            shutdown = conversation.stop_reason == "shutdown"
+            await _close(websocket, CLOSE_GOING_AWAY if shutdown else 1000)
 
     # -- the stream ------------------------------------------------------------------------
 

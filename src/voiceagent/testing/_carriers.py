@@ -113,9 +113,7 @@ class Playout:
         self._queue.clear()
         self._queued = 0
         self._start = None
-        self.stops.append(
-            StopRecord(now, self.heard_ms, self.format.ms_for_bytes(dropped))
-        )
+        self.stops.append(StopRecord(now, self.heard_ms, self.format.ms_for_bytes(dropped)))
         return passed + pending
 
     def next_change(self) -> float | None:
@@ -198,9 +196,7 @@ class Playout:
         return bytes(out)
 
 
-async def load_caller_audio(
-    caller: bytes | str | os.PathLike[str], fmt: AudioFormat
-) -> bytes:
+async def load_caller_audio(caller: bytes | str | os.PathLike[str], fmt: AudioFormat) -> bytes:
     """The caller's audio in the line's format.
 
     Args:

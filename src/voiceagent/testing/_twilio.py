@@ -185,7 +185,9 @@ class TwilioCallSimulator:
         call = TwilioCall(call_sid=_sid("CA"), stream_sid=_sid("MZ"), account_sid=self._account_sid)
         params = self._call_params(call, "ringing")
         async with aiohttp.ClientSession() as http:
-            async with http.post(voice_url, data=params, headers=self._headers(voice_url, params)) as r:
+            async with http.post(
+                voice_url, data=params, headers=self._headers(voice_url, params)
+            ) as r:
                 body = await r.text()
                 assert r.status == 200, f"the voice webhook answered {r.status}: {body[:200]}"
             call.twiml = body
@@ -257,9 +259,7 @@ class TwilioCallSimulator:
         async def echo(names: list[str]) -> None:
             for name in names:
                 call.marks_echoed.append((anyio.current_time(), name))
-                await send(
-                    {"event": "mark", "streamSid": call.stream_sid, "mark": {"name": name}}
-                )
+                await send({"event": "mark", "streamSid": call.stream_sid, "mark": {"name": name}})
 
         async def receive() -> None:
             nonlocal wake
@@ -358,7 +358,9 @@ class TwilioCallSimulator:
             tg.cancel_scope.cancel()
 
         try:
-            await ws.send_str(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+            await ws.send_str(
+                json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"})
+            )
             await send(
                 {
                     "event": "start",
