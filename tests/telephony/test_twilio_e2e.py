@@ -9,7 +9,7 @@ from voiceagent import Agent
 from voiceagent.serve import create_app
 from voiceagent.telephony import TwilioBridge
 from voiceagent.testing import Emulator, Script, Turn, synthesize
-from voiceagent.testing._twilio import TwilioCallSimulator
+from voiceagent.testing import TwilioCallSimulator
 
 from .conftest import serve_app
 

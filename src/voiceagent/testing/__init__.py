@@ -11,6 +11,9 @@ async with Emulator(script=script, speed=None) as emu:
 ```
 """
 
+from ._acs import AcsCall as AcsCall
+from ._acs import AcsCallSimulator as AcsCallSimulator
+from ._acs import CallAutomationFake as CallAutomationFake
 from ._audio_checks import check_audio_sink as check_audio_sink
 from ._audio_checks import check_audio_source as check_audio_source
 from ._connection import EmulatorConnection as EmulatorConnection
@@ -25,8 +28,13 @@ from ._script import Turn as Turn
 from ._synth import Speech as Speech
 from ._synth import WordTiming as WordTiming
 from ._synth import synthesize as synthesize
+from ._twilio import TwilioCall as TwilioCall
+from ._twilio import TwilioCallSimulator as TwilioCallSimulator
 
 __all__ = [
+    "AcsCall",
+    "AcsCallSimulator",
+    "CallAutomationFake",
     "Emulator",
     "EmulatorConnection",
     "EmulatorTokenCredential",
@@ -37,6 +45,8 @@ __all__ = [
     "Speech",
     "ToolCall",
     "Turn",
+    "TwilioCall",
+    "TwilioCallSimulator",
     "WordTiming",
     "check_audio_sink",
     "check_audio_source",
