@@ -4,12 +4,20 @@ against the emulator."""
 from __future__ import annotations
 
 import anyio
+import pytest
 
-from voiceagent import Agent
+from voiceagent import Agent, tool
 from voiceagent.serve import create_app
-from voiceagent.telephony import TwilioBridge
-from voiceagent.testing import Emulator, Script, Turn, synthesize
-from voiceagent.testing import TwilioCallSimulator
+from voiceagent.telephony import PhoneCall, TwilioBridge
+from voiceagent.testing import (
+    Emulator,
+    Script,
+    ToolCall,
+    Turn,
+    TwilioCall,
+    TwilioCallSimulator,
+    synthesize,
+)
 
 from .conftest import serve_app
 
@@ -122,3 +130,71 @@ async def test_dtmf_reaches_a_handler_and_a_caller_hang_up_ends_the_session() ->
     assert call.hung_up_by == "caller"
     assert len(ended) == 1
     assert bridge.calls_handled == 1
+
+
+class Desk(Agent):
+    @tool
+    async def transfer_to_billing(self, call: PhoneCall) -> str:
+        """Put the caller through to billing."""
+        await call.transfer("+15550100200")
+        return "Transferring you to billing."
+
+    @tool
+    async def goodbye(self, call: PhoneCall) -> str:
+        """End the call."""
+        await call.hang_up()
+        return "Goodbye."
+
+
+async def _desk_call(hears: str, tool_name: str, says: str) -> tuple[TwilioCall, Emulator]:
+    script = Script(Turn(hears=hears, calls=[ToolCall(tool_name, {})], says=says))
+    async with Emulator(script=script, speed=None, keep_audio=True) as emu:
+        bridge = TwilioBridge(auth_token=TOKEN)
+        app = create_app(
+            Desk(), routes=bridge.routes, endpoint=emu.endpoint, credential=emu.credential
+        )
+        async with serve_app(app) as base:
+            sim = TwilioCallSimulator(ulaw(hears), auth_token=TOKEN, max_call_s=20)
+            with anyio.fail_after(30):
+                call = await sim.call(f"{base}/twilio/voice")
+    return call, emu
+
+
+TOKEN = "0123456789abcdef0123456789abcdef"
+
+
+async def test_a_tool_transfers_the_call_after_its_last_words() -> None:
+    call, emu = await _desk_call("Billing please.", "transfer_to_billing", "Putting you through.")
+    assert call.hung_up_by == "app"
+    assert call.transferred_to == "+15550100200"
+    assert call.next_twiml is not None
+    assert "<Dial>" in call.next_twiml
+    assert call.heard == ulaw("Putting you through.")  # the last words played first
+    # μ-law went to Voice Live byte for byte: what the caller sent is what the service got.
+    received = bytes(emu.connections[0].input_audio or b"")
+    assert received == bytes(call.sent[: len(received)])
+    assert len(received) >= len(ulaw("Billing please."))
+    assert emu.connections[0].session["input_audio_format"] == "g711_ulaw"
+    assert emu.connections[0].session["output_audio_format"] == "g711_ulaw"
+
+
+async def test_a_tool_hangs_up() -> None:
+    call, _ = await _desk_call("That is all, thanks.", "goodbye", "Goodbye!")
+    assert call.hung_up_by == "app"
+    assert call.transferred_to is None
+    assert call.next_twiml is not None
+    assert "<Hangup/>" in call.next_twiml
+    assert call.heard == ulaw("Goodbye!")
+
+
+async def test_unsigned_requests_are_refused_when_the_auth_token_is_set() -> None:
+    import aiohttp
+
+    bridge = TwilioBridge(auth_token=TOKEN)
+    app = create_app(Agent(), routes=bridge.routes)
+    async with serve_app(app) as base, aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/twilio/voice", data={"CallSid": "CA1"}) as response:
+            assert response.status == 403
+        forged = TwilioCallSimulator(b"\xff" * 160, auth_token="not-the-token")
+        with pytest.raises(AssertionError, match="403"):
+            await forged.call(f"{base}/twilio/voice")

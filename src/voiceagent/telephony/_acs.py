@@ -18,6 +18,7 @@ Three routes, under a prefix (``/acs`` by default):
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
@@ -36,7 +37,6 @@ from ._events import CarrierError, Dtmf
 from ._line_source import LineSource
 
 try:
-    from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
     from starlette.routing import BaseRoute, Route, WebSocketRoute
     from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -47,6 +47,8 @@ except ImportError as exc:  # pragma: no cover - the telephony extra is missing
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from starlette.requests import Request
 
 __all__ = ["AcsBridge"]
 
@@ -228,7 +230,8 @@ class AcsBridge(LineBridge):
             if not isinstance(event, dict):
                 continue
             kind = event.get("eventType") or event.get("type")
-            data = event.get("data") if isinstance(event.get("data"), dict) else {}
+            raw = event.get("data")
+            data: dict[str, Any] = raw if isinstance(raw, dict) else {}
             if kind == _VALIDATION:
                 return JSONResponse({"validationResponse": data.get("validationCode", "")})
             if kind == _INCOMING_CALL:
@@ -390,10 +393,8 @@ class AcsBridge(LineBridge):
 
 async def _close(websocket: WebSocket, code: int) -> None:
     if websocket.application_state is not WebSocketState.DISCONNECTED:
-        try:
+        with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
             await websocket.close(code=code)
-        except (RuntimeError, OSError, WebSocketDisconnect):
-            pass
 
 
 def _identifier(raw_id: str) -> Any:

@@ -184,6 +184,7 @@ class LineSink(AudioSinkBase):
 
     def _queue(self, message: str, *, droppable: bool) -> None:
         self._outbox.append((message, droppable))
+        self._outbox_wake.set()
 
     def _wake_sender(self) -> None:
         self._outbox_wake.set()
@@ -192,11 +193,11 @@ class LineSink(AudioSinkBase):
         self._room.set()
         self._room = anyio.Event()
 
-    async def _wait(self, timeout: float = math.inf) -> None:
+    async def _wait(self, seconds: float = math.inf) -> None:
         """Wait until something may have made room (a send, an echo, a clear), or
-        ``timeout`` seconds."""
+        ``seconds``."""
         room = self._room
-        with anyio.move_on_after(timeout):
+        with anyio.move_on_after(seconds):
             await room.wait()
 
     async def _wait_for_room(self, nbytes: int, epoch: int) -> bool:
@@ -249,5 +250,5 @@ class LineSink(AudioSinkBase):
         """When the sender should call :meth:`_on_deadline` (None: no timer)."""
         return None
 
-    def _on_deadline(self) -> None:  # noqa: B027 - an optional hook
+    def _on_deadline(self) -> None:
         """The timer of :meth:`_deadline` fired."""

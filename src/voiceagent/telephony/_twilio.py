@@ -20,6 +20,7 @@ With ``auth_token`` set, each request must carry a valid ``X-Twilio-Signature``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -47,7 +48,6 @@ from ._twilio_wire import (
 )
 
 try:
-    from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import BaseRoute, Route, WebSocketRoute
     from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -58,6 +58,8 @@ except ImportError as exc:  # pragma: no cover - the telephony extra is missing
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from starlette.requests import Request
 
 __all__ = ["TwilioBridge"]
 
@@ -322,7 +324,5 @@ async def _form(request: Request) -> dict[str, str]:
 
 async def _close(websocket: WebSocket, code: int) -> None:
     if websocket.application_state is not WebSocketState.DISCONNECTED:
-        try:
+        with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
             await websocket.close(code=code)
-        except (RuntimeError, OSError, WebSocketDisconnect):
-            pass

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import aiohttp
 import anyio
+import anyio.lowlevel
 import attrs
 from aiohttp import web
 from azure.core.credentials import AzureKeyCredential
@@ -150,7 +151,8 @@ class CallAutomationFake:
         await site.start()
         server = site._server
         assert server is not None
-        self._bound = int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        sockets = getattr(server, "sockets", None) or []
+        self._bound = int(sockets[0].getsockname()[1])
         self._runner = runner
         return self
 
@@ -171,8 +173,11 @@ class CallAutomationFake:
         return context
 
     async def wait_for_answer(
-        self, context: str, *, timeout: float = 10
-    ) -> tuple[str, dict[str, Any]]:  # noqa: ASYNC109
+        self,
+        context: str,
+        *,
+        timeout: float = 10,  # noqa: ASYNC109 - a test helper, like Emulator.wait_for
+    ) -> tuple[str, dict[str, Any]]:
         """Wait until the app answers the call ``context``; returns (call connection id,
         the answer request)."""
         with anyio.fail_after(timeout):
@@ -470,7 +475,7 @@ class AcsCallSimulator:
                 if self._realtime:
                     await anyio.sleep_until(start + fmt.ms_for_bytes(offset + len(data)) / 1000)
                 else:
-                    await anyio.sleep(0)
+                    await anyio.lowlevel.checkpoint()
             call.hung_up_by = "caller"
             await ws.close()
             tg.cancel_scope.cancel()

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import anyio
+import anyio.lowlevel
 import attrs
 
 from ..audio import AudioFormat, Encoding
@@ -194,7 +195,8 @@ class TwilioCallSimulator:
             root = ET.fromstring(body)
             connect = root.find("Connect")
             stream = connect.find("Stream") if connect is not None else None
-            assert connect is not None and stream is not None, f"no <Connect><Stream> in {body}"
+            assert connect is not None, f"no <Connect> in {body}"
+            assert stream is not None, f"no <Connect><Stream> in {body}"
             call.stream_url = urllib.parse.urljoin(voice_url, stream.get("url", ""))
             action = connect.get("action")
             call.action_url = urllib.parse.urljoin(voice_url, action) if action else None
@@ -235,8 +237,11 @@ class TwilioCallSimulator:
         root = ET.fromstring(call.next_twiml)
         dial = root.find("Dial")
         if dial is not None:
-            target = dial.find("Number") or dial.find("Sip")
-            call.transferred_to = (target.text if target is not None else dial.text or "").strip()
+            target = dial.find("Number")
+            if target is None:  # an Element without children is falsy: no `or`
+                target = dial.find("Sip")
+            text = target.text if target is not None else dial.text
+            call.transferred_to = (text or "").strip()
 
     async def _stream(self, http: aiohttp.ClientSession, call: TwilioCall) -> None:
         audio = await load_caller_audio(self._caller, ULAW)
@@ -345,7 +350,7 @@ class TwilioCallSimulator:
                 if self._realtime:
                     await anyio.sleep_until(start + ULAW.ms_for_bytes(offset + len(data)) / 1000)
                 else:
-                    await anyio.sleep(0)
+                    await anyio.lowlevel.checkpoint()
             call.hung_up_by = "caller"
             await send(
                 {
