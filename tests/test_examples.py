@@ -19,6 +19,8 @@ from voiceagent.audio import AudioFormat, Encoding, MemorySink, read_wav_info
 from voiceagent.demo import azure_endpoint, service
 from voiceagent.testing import Emulator, synthesize
 
+from .telephony.test_examples import check_acs_line, check_twilio_line
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -155,6 +157,8 @@ CHECKS: dict[str, Callable[[Path, subprocess.CompletedProcess[str]], Any]] = {
     "support_desk.py": check_support_desk,
     "phone_line.py": check_phone_line,
     "avatar.py": check_avatar,
+    "twilio_line.py": check_twilio_line,
+    "acs_line.py": check_acs_line,
 }
 
 

@@ -31,7 +31,7 @@ import anyio.lowlevel
 import attrs
 
 from ..audio import AudioFormat, Encoding
-from ._carriers import Playout, load_caller_audio
+from ._carriers import Playout, load_caller_audio, write_wav
 
 if TYPE_CHECKING:
     import os
@@ -103,6 +103,10 @@ class TwilioCall:
     def heard_ms(self) -> float:
         """Milliseconds of agent audio heard."""
         return self.playout.heard_ms
+
+    def save_heard(self, path: str | os.PathLike[str]) -> None:
+        """Write what the caller heard to a WAV file (PCM16, G.711 decoded)."""
+        write_wav(path, self.heard, self.playout.format)
 
     def sent_time_of(self, offset_ms: float) -> float:
         """When the caller audio at ``offset_ms`` into the stream was sent (the time its
