@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 def _wav_ms(path: Path) -> float:
     with wave.open(str(path)) as wav:
-        return wav.getnframes() * 1000 / wav.getframerate()
+        return float(wav.getnframes() * 1000 / wav.getframerate())
 
 
 async def check_twilio_line(tmp_path: Path, result: subprocess.CompletedProcess[str]) -> None:
