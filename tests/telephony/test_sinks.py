@@ -136,8 +136,8 @@ async def test_twilio_echoes_of_cleared_marks_do_not_count() -> None:
         tg.start_soon(far.clock)
         await sink.write(tone(ULAW_8K, 1000))
         await anyio.sleep(0.3)
-        at_clear = sink.played_ms()
         sink.clear()
+        at_clear = sink.played_ms()
         await anyio.sleep(0.1)
         assert sink.played_ms() == at_clear  # Twilio echoed every pending mark: ignored
         assert sink.ledger.ignored >= 30
@@ -147,7 +147,24 @@ async def test_twilio_echoes_of_cleared_marks_do_not_count() -> None:
     assert sink.played_ms() == at_clear + 40
     assert [m["event"] for m in far.messages].count("clear") == 1
     [stop] = far.playout.stops
-    assert abs(stop.heard_ms - at_clear) <= 20  # the position lags the ear by < a frame
+    assert abs(stop.heard_ms - at_clear) <= 2  # the frame in flight is estimated
+
+
+async def test_without_interpolation_the_position_is_the_last_echoed_mark() -> None:
+    sink = TwilioSink("MZ0001", interpolate=False)
+    far = TwilioFarEnd(sink)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(sink.run, far.send)
+        tg.start_soon(far.clock)
+        await sink.write(tone(ULAW_8K, 1000))
+        await anyio.sleep(0.31)
+        position = sink.played_ms()
+        assert position % 20 == 0  # a mark's position
+        sink.clear()
+        assert sink.played_ms() == position
+        tg.cancel_scope.cancel()
+    [stop] = far.playout.stops
+    assert 0 <= stop.heard_ms - position <= 20  # behind the ear by at most a frame
 
 
 async def test_a_write_blocked_for_room_drops_its_frame_on_clear() -> None:

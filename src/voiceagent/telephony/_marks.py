@@ -62,6 +62,11 @@ class MarkLedger:
         return self._sent - self._played
 
     @property
+    def next_position(self) -> int | None:
+        """The position of the first mark not yet echoed (None: none out)."""
+        return next(iter(self._pending.values()), None)
+
+    @property
     def pending(self) -> int:
         """Marks out and not yet echoed (cleared ones not counted)."""
         return len(self._pending)
@@ -114,12 +119,19 @@ class MarkLedger:
         self._played = max(self._played, position)
         return moved
 
-    def clear(self) -> None:
+    def clear(self, in_flight: int = 0) -> None:
         """Twilio's buffer is being emptied: pending marks will echo but did not play.
 
         The sent position falls back to the played one, so audio sent afterwards is
         accounted from where playback stopped.
+
+        Args:
+            in_flight: Bytes of the first pending frame taken as played (an estimate of the
+                frame playing when the clear went out); at most that frame.
         """
+        nxt = self.next_position
+        if nxt is not None and in_flight > 0:
+            self._played = min(nxt, self._played + in_flight)
         self._cleared.update(self._pending)
         self._pending.clear()
         self._sent = self._played

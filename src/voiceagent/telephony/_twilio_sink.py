@@ -30,9 +30,15 @@ class TwilioSink(LineSink):
     mark echoed, reported by the far end rather than guessed from what was sent; the
     listener (:meth:`set_played_listener`) is called on each echo.
 
+    Between two echoes the caller hears the frame after the last echoed mark; with
+    ``interpolate`` (the default) :meth:`played_ms` adds the time since that echo, never
+    past the next mark, so a barge-in truncates where the caller stopped rather than up to
+    a frame earlier. It estimates only while Twilio is known to be playing (an echo came
+    and more marks are out); ``interpolate=False`` reports strictly the last echoed mark.
+
     :meth:`clear` sends Twilio's ``clear`` (Twilio drops what it buffered and echoes every
     pending mark); those echoes are ignored, so the position after a barge-in is where
-    the caller stopped hearing the agent, to within one frame.
+    the caller stopped hearing the agent.
 
     The bridge feeds the echoes in with :meth:`mark_played` and runs :meth:`run` to send.
 
@@ -44,6 +50,7 @@ class TwilioSink(LineSink):
             beyond it. None (the default) sends as fast as the session writes, leaving
             the buffering to Twilio, which drops it all on ``clear``.
         max_outbox: Messages queued for the socket before :meth:`write` waits.
+        interpolate: Count the time since the last echo within the frame playing.
 
     Raises:
         ConfigurationError: An option out of range.
@@ -56,8 +63,12 @@ class TwilioSink(LineSink):
         frame_ms: float = 20,
         max_unplayed_ms: float | None = None,
         max_outbox: int = 64,
+        interpolate: bool = True,
     ) -> None:
         super().__init__(ULAW_8K, frame_ms=frame_ms, max_outbox=max_outbox)
+        self._interpolate = interpolate
+        self._echo_at: float | None = None
+        """When the last echo arrived while more marks were out (playback running)."""
         if max_unplayed_ms is not None and not max_unplayed_ms >= frame_ms:
             raise ConfigurationError(
                 f"max_unplayed_ms must be None or at least frame_ms ({frame_ms}), "
@@ -88,8 +99,18 @@ class TwilioSink(LineSink):
 
     def played_ms(self) -> float:
         """Milliseconds played: the position of the last mark Twilio echoed for audio that
-        played. Cleared audio never counts."""
-        return self._format.ms_for_bytes(self._ledger.played)
+        played (with ``interpolate``, plus the time since, within the next frame). Cleared
+        audio never counts."""
+        return self._format.ms_for_bytes(self._ledger.played + self._in_flight())
+
+    def _in_flight(self) -> int:
+        """Bytes of the frame after the last echoed mark that have played by now (est.)."""
+        nxt = self._ledger.next_position
+        if not self._interpolate or self._echo_at is None or nxt is None or self._closed:
+            return 0
+        elapsed = anyio.current_time() - self._echo_at
+        heard = self._format.align(int(max(0.0, elapsed) * self._format.bytes_per_second))
+        return min(heard, nxt - self._ledger.played)
 
     def unplayed_ms(self) -> float:
         """Milliseconds sent (or queued to send) and not yet echoed as played."""
@@ -97,7 +118,9 @@ class TwilioSink(LineSink):
 
     def mark_played(self, name: str) -> None:
         """Take Twilio's echo of mark ``name`` (the bridge calls this for each ``mark``)."""
-        if self._ledger.echo(name):
+        moved = self._ledger.echo(name)
+        self._echo_at = anyio.current_time() if self._ledger.pending else None
+        if moved:
             self._notify()
         if self._ledger.pending == 0:
             if self._tail and not self._closed:
@@ -128,7 +151,8 @@ class TwilioSink(LineSink):
         self._queue(mark_message(self._stream_sid, name), droppable=True)
 
     def _on_clear(self) -> None:
-        self._ledger.clear()
+        self._ledger.clear(self._in_flight())
+        self._echo_at = None
         self._queue(clear_message(self._stream_sid), droppable=False)
         self._drained.set()
 
