@@ -47,6 +47,10 @@ async def test_an_incoming_call_is_answered_and_the_caller_hears_the_answer() ->
             sim = AcsCallSimulator(question, hang_up_after_ms=len(question) / 48 + 6000)
             with anyio.fail_after(30):
                 call = await sim.ring(f"{base}/acs/events", acs)
+                while bridge.active_calls:  # noqa: ASYNC110 - a counter, no event
+                    await anyio.sleep(0.01)
+                while not emu.connections[0].closed:  # noqa: ASYNC110
+                    await anyio.sleep(0.01)
         session = emu.connections[0].session
     assert call.answer is not None
     streaming = call.answer["mediaStreamingOptions"]
@@ -57,7 +61,10 @@ async def test_an_incoming_call_is_answered_and_the_caller_hears_the_answer() ->
     answer = synthesize(ANSWER)
     assert abs(call.heard_ms - answer.duration_ms) <= 20
     assert call.heard == answer.audio
+    # The caller hung up: the session ended and its Voice Live connection closed.
     assert call.hung_up_by == "caller"
+    assert bridge.calls_handled == 1
+    assert bridge.answered == [call.call_connection_id]
 
 
 async def test_event_grid_subscription_validation() -> None:

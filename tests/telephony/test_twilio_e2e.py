@@ -198,3 +198,21 @@ async def test_unsigned_requests_are_refused_when_the_auth_token_is_set() -> Non
         forged = TwilioCallSimulator(b"\xff" * 160, auth_token="not-the-token")
         with pytest.raises(AssertionError, match="403"):
             await forged.call(f"{base}/twilio/voice")
+
+
+async def test_when_voice_live_is_unreachable_the_call_is_hung_up() -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    bridge = TwilioBridge()
+    app = create_app(Agent(), routes=bridge.routes, endpoint=dead, api_key="unused")
+    async with serve_app(app) as base:
+        sim = TwilioCallSimulator(b"\xff" * 8000, max_call_s=20)
+        with anyio.fail_after(20):
+            call = await sim.call(f"{base}/twilio/voice")
+    assert call.hung_up_by == "app"
+    assert call.next_twiml is not None
+    assert "<Hangup/>" in call.next_twiml
+    assert bridge.calls_handled == 1

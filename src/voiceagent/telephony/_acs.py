@@ -27,13 +27,14 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from ..errors import ConfigurationError, MissingExtraError
+from ..errors import AudioError, ConfigurationError, MissingExtraError
 from ..serve import CLOSE_GOING_AWAY, Conversation
 from ._acs_sink import ACS_RATES, AcsSink
 from ._acs_wire import AcsAudio, AcsDtmf, AcsMetadata, parse_acs
 from ._bridge import Deliver, LineBridge
 from ._call import CallEnding, PhoneCall
 from ._events import CarrierError, Dtmf
+from ._line_sink import check_frame_ms
 from ._line_source import LineSource
 
 try:
@@ -130,7 +131,9 @@ class AcsBridge(LineBridge):
             raise ConfigurationError(f"prefix must start with '/' and not end with it: {prefix!r}")
         if sample_rate not in ACS_RATES:
             raise ConfigurationError(f"sample_rate must be 16000 or 24000, got {sample_rate!r}")
-        AcsSink(sample_rate, frame_ms=frame_ms, lead_ms=lead_ms)  # validates
+        check_frame_ms(frame_ms)
+        if not lead_ms >= frame_ms:
+            raise ConfigurationError(f"lead_ms must be at least frame_ms, got {lead_ms!r}")
         self.prefix = prefix
         if connection_string is None and acs_endpoint is None:
             connection_string = os.environ.get("ACS_CONNECTION_STRING")
@@ -360,7 +363,10 @@ class AcsBridge(LineBridge):
                 log.warning("call %s: ignoring a bad message from ACS: %s", call.call_id, exc)
                 continue
             if isinstance(message, AcsAudio):
-                source.feed(message.data)
+                try:
+                    source.feed(message.data)
+                except AudioError as exc:  # one bad frame must not end the call
+                    log.warning("call %s: dropping audio from ACS: %s", call.call_id, exc)
             elif isinstance(message, AcsDtmf):
                 deliver(Dtmf(digit=message.digit, call_id=call.call_id, carrier="acs"))
 

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from ..errors import ConfigurationError
-from ._call import PhoneCall, attach
+from ..errors import ConfigurationError, VoiceAgentError
+from ._call import CallEnding, PhoneCall, attach
 from ._events import DTMF_DIGITS, Dtmf
 
 if TYPE_CHECKING:
@@ -111,8 +111,8 @@ class LineBridge:
             pump: Reads the carrier's socket until the caller hangs up, feeding ``source``,
                 ``sink`` and DTMF (through the callable it is given); returns on hang-up.
 
-        Raises:
-            VoiceAgentError: The session could not start.
+        A session that cannot start (Voice Live unreachable, a bad configuration) is
+        logged and the call is hung up.
         """
         dtmf_send, dtmf_recv = anyio.create_memory_object_stream[Dtmf](self._max_dtmf)
         self.last_call = call
@@ -152,10 +152,16 @@ class LineBridge:
             async with anyio.create_task_group() as tg, dtmf_send:
                 tg.start_soon(send_line)
                 tg.start_soon(read_line)
-                session = await conversation.new_session(source=source, sink=sink, **self._options)
-                attach(session, call)
-                tg.start_soon(_deliver_dtmf, session, dtmf_recv)
-                await conversation.run(session)
+                try:
+                    session = await conversation.new_session(
+                        source=source, sink=sink, **self._options
+                    )
+                    attach(session, call)
+                    tg.start_soon(_deliver_dtmf, session, dtmf_recv)
+                    await conversation.run(session)
+                except VoiceAgentError as exc:  # the session could not start
+                    log.warning("call %s: no conversation: %s", call.call_id, exc)
+                    call.ending = CallEnding.HANG_UP
                 if not call.caller_hung_up and conversation.stop_reason is None:
                     with anyio.move_on_after(self._drain_timeout):
                         await sink.drain()

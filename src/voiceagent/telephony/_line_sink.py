@@ -25,12 +25,21 @@ from ..errors import ConfigurationError
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-__all__ = ["LineSink"]
+__all__ = ["LineSink", "check_frame_ms"]
 
 log = logging.getLogger("voiceagent.telephony")
 
 MIN_FRAME_MS = 20
 MAX_FRAME_MS = 40
+
+
+def check_frame_ms(frame_ms: float) -> float:
+    """``frame_ms`` if it is from 20 to 40 ms, else a :class:`ConfigurationError`."""
+    if not MIN_FRAME_MS <= frame_ms <= MAX_FRAME_MS:
+        raise ConfigurationError(
+            f"frame_ms must be from {MIN_FRAME_MS} to {MAX_FRAME_MS} ms, got {frame_ms!r}"
+        )
+    return frame_ms
 
 
 class LineSink(AudioSinkBase):
@@ -53,10 +62,7 @@ class LineSink(AudioSinkBase):
     """
 
     def __init__(self, format: AudioFormat, *, frame_ms: float = 20, max_outbox: int = 64) -> None:
-        if not MIN_FRAME_MS <= frame_ms <= MAX_FRAME_MS:
-            raise ConfigurationError(
-                f"frame_ms must be from {MIN_FRAME_MS} to {MAX_FRAME_MS} ms, got {frame_ms!r}"
-            )
+        check_frame_ms(frame_ms)
         if max_outbox < 4:
             raise ConfigurationError(f"max_outbox must be at least 4, got {max_outbox!r}")
         self._format = format

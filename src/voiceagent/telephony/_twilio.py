@@ -35,6 +35,7 @@ from ..serve import CLOSE_GOING_AWAY, Conversation
 from ._bridge import Deliver, LineBridge
 from ._call import CallEnding, PhoneCall
 from ._events import CarrierError, Dtmf
+from ._line_sink import check_frame_ms
 from ._line_source import LineSource
 from ._twilio_sink import ULAW_8K, TwilioSink
 from ._twilio_wire import (
@@ -121,7 +122,11 @@ class TwilioBridge(LineBridge):
         super().__init__(**options)
         if not prefix.startswith("/") or prefix.endswith("/"):
             raise ConfigurationError(f"prefix must start with '/' and not end with it: {prefix!r}")
-        TwilioSink("check", frame_ms=frame_ms, max_unplayed_ms=max_unplayed_ms)  # validates
+        check_frame_ms(frame_ms)
+        if max_unplayed_ms is not None and not max_unplayed_ms >= frame_ms:
+            raise ConfigurationError(
+                f"max_unplayed_ms must be None or at least frame_ms, got {max_unplayed_ms!r}"
+            )
         self.prefix = prefix
         self._auth_token = (
             auth_token if auth_token is not None else os.environ.get("TWILIO_AUTH_TOKEN")
@@ -299,7 +304,7 @@ class TwilioBridge(LineBridge):
                 continue
             if isinstance(message, TwilioMedia):
                 if message.track in ("inbound", "inbound_track"):
-                    source.feed(message.payload)
+                    source.feed(message.payload)  # μ-law: any byte count is whole samples
             elif isinstance(message, TwilioMark):
                 sink.mark_played(message.name)
             elif isinstance(message, TwilioDtmf):
