@@ -216,3 +216,30 @@ async def test_when_voice_live_is_unreachable_the_call_is_hung_up() -> None:
     assert call.next_twiml is not None
     assert "<Hangup/>" in call.next_twiml
     assert bridge.calls_handled == 1
+
+
+async def test_an_agent_factory_sees_the_call() -> None:
+    from voiceagent.serve import Conversation
+
+    seen: list[PhoneCall | None] = []
+
+    def make_agent(conversation: Conversation) -> Agent:
+        seen.append(PhoneCall.of(conversation))
+        return Agent()
+
+    async with Emulator(speed=None) as emu:
+        bridge = TwilioBridge()
+        app = create_app(
+            make_agent, routes=bridge.routes, endpoint=emu.endpoint, credential=emu.credential
+        )
+        async with serve_app(app) as base:
+            sim = TwilioCallSimulator(b"\xff" * 1600, hang_up_after_ms=500, to="+15550100999")
+            with anyio.fail_after(20):
+                call = await sim.call(f"{base}/twilio/voice")
+    [phone] = seen
+    assert phone is not None
+    assert (phone.call_id, phone.callee, phone.caller) == (
+        call.call_sid,
+        "+15550100999",
+        "+15550100001",
+    )

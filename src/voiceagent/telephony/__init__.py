@@ -20,6 +20,7 @@ from ._acs_sink import AcsSink as AcsSink
 from ._bridge import STOP_CALLER_HUNG_UP as STOP_CALLER_HUNG_UP
 from ._bridge import LineBridge as LineBridge
 from ._call import CallEnding as CallEnding
+from ._call import SCOPE_KEY as SCOPE_KEY
 from ._call import PhoneCall as PhoneCall
 from ._call import call_of as call_of
 from ._events import CarrierError as CarrierError
@@ -32,6 +33,7 @@ from ._twilio_sink import ULAW_8K as ULAW_8K
 from ._twilio_sink import TwilioSink as TwilioSink
 
 __all__ = [
+    "SCOPE_KEY",
     "STOP_CALLER_HUNG_UP",
     "ULAW_8K",
     "AcsBridge",

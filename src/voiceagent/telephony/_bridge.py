@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from ..errors import ConfigurationError, VoiceAgentError
-from ._call import CallEnding, PhoneCall, attach
+from ._call import SCOPE_KEY, CallEnding, PhoneCall, attach
 from ._events import DTMF_DIGITS, Dtmf
 
 if TYPE_CHECKING:
@@ -116,6 +116,8 @@ class LineBridge:
         """
         dtmf_send, dtmf_recv = anyio.create_memory_object_stream[Dtmf](self._max_dtmf)
         self.last_call = call
+        if isinstance(conversation.scope, dict):  # for agent factories: PhoneCall.of()
+            conversation.scope[SCOPE_KEY] = call
 
         def deliver(event: Dtmf) -> None:
             if event.digit not in DTMF_DIGITS:

@@ -17,7 +17,10 @@ if TYPE_CHECKING:
 
     from .._session import AgentSession
 
-__all__ = ["CallEnding", "PhoneCall", "call_of"]
+__all__ = ["SCOPE_KEY", "CallEnding", "PhoneCall", "call_of"]
+
+SCOPE_KEY = "voiceagent.phone_call"
+"""Where a bridge keeps the :class:`PhoneCall` in its connection's ASGI scope."""
 
 log = logging.getLogger("voiceagent.telephony")
 
@@ -75,6 +78,21 @@ class PhoneCall:
     _on_end: Callable[[], Awaitable[None]] | None = attrs.field(
         default=None, repr=False, alias="on_end"
     )
+
+    @classmethod
+    def of(cls, conversation: Any) -> PhoneCall | None:
+        """The call a ``voiceagent.serve`` conversation carries, or None.
+
+        For an agent factory that picks the agent by the call (the number dialled, a
+        Twilio stream parameter)::
+
+            def make_agent(conversation: Conversation) -> Agent:
+                call = PhoneCall.of(conversation)
+                return SpanishDesk() if call and call.callee == "+34910000000" else Desk()
+        """
+        scope = getattr(conversation, "scope", None)
+        call = scope.get(SCOPE_KEY) if isinstance(scope, dict) else None
+        return call if isinstance(call, PhoneCall) else None
 
     async def hang_up(self) -> None:
         """End the call once the agent has finished speaking."""
