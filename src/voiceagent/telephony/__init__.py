@@ -19,8 +19,8 @@ from ._acs import AcsBridge as AcsBridge
 from ._acs_sink import AcsSink as AcsSink
 from ._bridge import STOP_CALLER_HUNG_UP as STOP_CALLER_HUNG_UP
 from ._bridge import LineBridge as LineBridge
-from ._call import CallEnding as CallEnding
 from ._call import SCOPE_KEY as SCOPE_KEY
+from ._call import CallEnding as CallEnding
 from ._call import PhoneCall as PhoneCall
 from ._call import call_of as call_of
 from ._events import CarrierError as CarrierError
