@@ -234,7 +234,7 @@ class _Call:
     async def _on_message(self, text: str) -> None:
         message = parse_client_message(text)
         if isinstance(message, Played):
-            self.sink.report(message.samples, message.epoch)
+            self.sink.report(message.samples, message.epoch, playing=message.playing)
         elif isinstance(message, End):
             self.source.finish()
         elif self.session is None or not self.ready:
@@ -285,7 +285,12 @@ class BrowserEndpoint:
             websocket=websocket,
             outbox=outbox,
             source=BrowserSource(options.input_format, max_buffer_ms=options.input_buffer_ms),
-            sink=BrowserSink(outbox, options.output_format, max_ahead_ms=options.max_ahead_ms),
+            sink=BrowserSink(
+                outbox,
+                options.output_format,
+                max_ahead_ms=options.max_ahead_ms,
+                extrapolate_ms=options.report_ms * 1.5,
+            ),
         )
         outbox.put_nowait(dumps(options.welcome(conversation.id)))
         code, reason = CLOSE_NORMAL, "conversation ended"
