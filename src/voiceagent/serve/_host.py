@@ -275,6 +275,8 @@ class Conversation:
         finally:
             self._run_scope = None
             _conversation_id.reset(token)
+            with anyio.CancelScope(shield=True):
+                await stream.aclose()
         result = session.result()
         self.result = result
         if failure is not None:
