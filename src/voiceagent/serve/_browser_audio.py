@@ -212,8 +212,10 @@ class BrowserSource(AudioSourceBase):
             self._wake = None
 
     async def aclose(self) -> None:
-        """Close the source; iteration stops."""
+        """Close the source; iteration stops (what is queued is dropped)."""
         await super().aclose()
+        self._frames.clear()
+        self._bytes = 0
         self.finish()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:

@@ -248,6 +248,9 @@ class BrowserClient:
             self._on_audio(time.perf_counter(), frame)
         samples = len(frame) // 2
         self.received += samples
+        if not self._queued:  # the device starts playing now
+            self._clock = time.monotonic()
+            self._carry = 0.0
         self._queue.append(samples)
         self._queued += samples
 
@@ -314,13 +317,12 @@ class BrowserClient:
         )
 
     async def _play(self, tick: float) -> None:
-        was_playing = False
         while True:
             await anyio.sleep(tick)
+            before = self.played
             self._advance()
             playing = bool(self._queued) and not self._paused
-            if was_playing and not playing and not self._paused:
+            if not playing and self.played != before:
                 await self._report()  # ran dry
             elif playing and self._since_report >= self._report_every:
                 await self._report()
-            was_playing = playing
