@@ -535,14 +535,12 @@ class SessionHost:
             seconds: How long to wait before stopping conversations.
         """
         timeout = self.drain_timeout if seconds is None else seconds
-        if not self._draining:
-            self._draining = True
-            self.metrics.draining.set(1)
-            log.info(
-                "draining: %d conversation(s) open; waiting up to %g s for them to end",
-                self.active,
-                timeout,
-            )
+        self.begin_drain()
+        log.info(
+            "draining: %d conversation(s) open; waiting up to %g s for them to end",
+            self.active,
+            timeout,
+        )
         with anyio.move_on_after(timeout):
             await self._wait_idle()
         if not self._live:
@@ -560,6 +558,13 @@ class SessionHost:
             conversation._kill()
         with anyio.move_on_after(self.stop_timeout):
             await self._wait_idle()
+
+    def begin_drain(self) -> None:
+        """Refuse new conversations from now on (``/readyz`` answers 503). Synchronous:
+        safe in a signal handler. :meth:`drain` calls it first."""
+        if not self._draining:
+            self._draining = True
+            self.metrics.draining.set(1)
 
     async def _wait_idle(self) -> None:
         while self._live:
