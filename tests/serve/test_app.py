@@ -16,13 +16,13 @@ from starlette.routing import WebSocketRoute
 from voiceagent.errors import ConfigurationError
 from voiceagent.events import AgentTranscript
 from voiceagent.serve import (
+    BrowserClient,
     BrowserOptions,
     Conversation,
     ConversationRefused,
     SessionHost,
     create_app,
 )
-from voiceagent.serve._client import BrowserClient
 from voiceagent.testing import Emulator, Script, Turn, synthesize
 
 from .agents import ANSWER, OKAY, QUESTION, SCRIPT, WeatherAgent

@@ -13,8 +13,14 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 
 from voiceagent.audio import AudioFormat, PausableSink, PositionReportingSink
-from voiceagent.serve import BrowserOptions, BrowserSink, BrowserSource, Outbox, ProtocolError
-from voiceagent.serve._client import BrowserClient
+from voiceagent.serve import (
+    BrowserClient,
+    BrowserOptions,
+    BrowserSink,
+    BrowserSource,
+    Outbox,
+    ProtocolError,
+)
 from voiceagent.serve._protocol import Played, parse_client_message
 from voiceagent.testing import check_audio_sink, check_audio_source
 

@@ -22,7 +22,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from voiceagent.cli import main
-from voiceagent.serve._client import BrowserClient
+from voiceagent.serve import BrowserClient
 from voiceagent.testing import Emulator, synthesize
 
 from .agents import ANSWER, QUESTION, SCRIPT
