@@ -74,7 +74,7 @@ CLOSE_NORMAL: Final = 1000
 CLOSE_PROTOCOL_ERROR: Final = 1007
 CLOSE_SESSION_FAILED: Final = 1011
 MAX_TEXT_CHARS: Final = 4096
-"""The longest ``text`` message a client may send."""
+"""The longest ``text`` message a client may send, by default."""
 
 
 class ProtocolError(VoiceAgentError):
@@ -118,8 +118,12 @@ def _count(message: dict[str, Any], key: str) -> int:
     return value
 
 
-def parse_client_message(data: str) -> ClientMessage:
+def parse_client_message(data: str, *, max_text_chars: int = MAX_TEXT_CHARS) -> ClientMessage:
     """Parse one text frame from the client.
+
+    Args:
+        data: The frame.
+        max_text_chars: The longest ``text`` message allowed.
 
     Raises:
         ProtocolError: Not a JSON object, an unknown type, or bad fields.
@@ -142,8 +146,8 @@ def parse_client_message(data: str) -> ClientMessage:
         text = message.get("text")
         if not isinstance(text, str) or not text.strip():
             raise ProtocolError("text.text must be a non-empty string")
-        if len(text) > MAX_TEXT_CHARS:
-            raise ProtocolError(f"text.text is longer than {MAX_TEXT_CHARS} characters")
+        if len(text) > max_text_chars:
+            raise ProtocolError(f"text.text is longer than {max_text_chars} characters")
         return Text(text=text)
     if kind == "interrupt":
         return Interrupt()
