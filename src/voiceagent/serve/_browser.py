@@ -19,6 +19,7 @@ from ..errors import ConfigurationError, VoiceAgentError
 from ..events import (
     AgentTranscript,
     AgentTranscriptDelta,
+    Event,
     Interrupted,
     SessionStarted,
     ToolCallFinished,
@@ -201,7 +202,7 @@ class _Call:
     protocol_error: str | None = None
     max_text_chars: int = MAX_TEXT_CHARS
 
-    async def on_event(self, event: object) -> None:
+    async def on_event(self, event: Event) -> None:
         if isinstance(event, SessionStarted):
             self.ready = True
             await self.outbox.put(dumps({"type": "ready", "session_id": event.session_id}))

@@ -232,6 +232,8 @@ class BrowserClient:
                 message = await ws.receive()
                 if message.type is aiohttp.WSMsgType.BINARY:
                     self._on_audio_frame(message.data)
+                    if not self.realtime:
+                        await self._play_at_once()
                 elif message.type is aiohttp.WSMsgType.TEXT:
                     await self._on_message(json.loads(message.data))
                 else:
@@ -271,12 +273,17 @@ class BrowserClient:
         elif kind == "resume":
             self._paused = False
             self._clock = time.monotonic()
+            if not self.realtime:
+                await self._play_at_once()
         elif kind == "ended":
             self.ended = message
         if self._keep:
             self.messages.append(message)
             self._notify()
-        if not self.realtime and self._queued:
+
+    async def _play_at_once(self) -> None:
+        """Without real time: what arrives counts as played at once."""
+        if self._queued and not self._paused:
             self.played += self._queued
             self._queue.clear()
             self._queued = 0
