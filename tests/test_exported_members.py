@@ -11,6 +11,7 @@ import voiceagent.audio
 import voiceagent.demo
 import voiceagent.errors
 import voiceagent.events
+import voiceagent.serve
 import voiceagent.testing
 
 
@@ -21,6 +22,7 @@ import voiceagent.testing
         voiceagent.audio,
         voiceagent.demo,
         voiceagent.events,
+        voiceagent.serve,
         voiceagent.testing,
         voiceagent.errors,
     ],

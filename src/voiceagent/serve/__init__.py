@@ -73,6 +73,7 @@ from ._browser_audio import BrowserSink as BrowserSink
 from ._browser_audio import BrowserSource as BrowserSource
 from ._browser_audio import MessageSender as MessageSender
 from ._browser_audio import Outbox as Outbox
+from ._client import BrowserClient as BrowserClient
 from ._host import CLOSE_AT_CAPACITY as CLOSE_AT_CAPACITY
 from ._host import CLOSE_GOING_AWAY as CLOSE_GOING_AWAY
 from ._host import AgentFactory as AgentFactory
@@ -96,6 +97,7 @@ __all__ = [
     "PROTOCOL_VERSION",
     "AdmissionMiddleware",
     "AgentFactory",
+    "BrowserClient",
     "BrowserEndpoint",
     "BrowserOptions",
     "BrowserSink",
@@ -106,6 +108,7 @@ __all__ = [
     "DrainingServer",
     "MessageSender",
     "Outbox",
+    "ProtocolError",
     "ServeMetrics",
     "SessionHost",
     "create_app",

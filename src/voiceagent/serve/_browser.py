@@ -19,6 +19,7 @@ from ..errors import ConfigurationError, VoiceAgentError
 from ..events import (
     AgentTranscript,
     AgentTranscriptDelta,
+    Event,
     Interrupted,
     SessionStarted,
     ToolCallFinished,
@@ -34,6 +35,7 @@ from ._protocol import (
     CLOSE_NORMAL,
     CLOSE_PROTOCOL_ERROR,
     CLOSE_SESSION_FAILED,
+    MAX_TEXT_CHARS,
     PROTOCOL_VERSION,
     End,
     Interrupt,
@@ -93,6 +95,8 @@ class BrowserOptions:
         input_buffer_ms: Microphone audio queued on the server before the oldest is
             dropped (only when the voice session falls behind).
         max_messages: JSON messages queued for a slow page before event forwarding waits.
+        max_text_chars: The longest typed message a page may send (longer ones are a
+            protocol error).
     """
 
     path: str = attrs.field(default="/ws", validator=_check_path)
@@ -104,6 +108,7 @@ class BrowserOptions:
     max_ahead_ms: float = attrs.field(default=2000, validator=_check_positive)
     input_buffer_ms: float = attrs.field(default=2000, validator=_check_positive)
     max_messages: int = attrs.field(default=256, validator=_check_positive)
+    max_text_chars: int = attrs.field(default=MAX_TEXT_CHARS, validator=_check_positive)
 
     @property
     def input_format(self) -> AudioFormat:
@@ -195,8 +200,9 @@ class _Call:
     session: AgentSession | None = None
     ready: bool = False
     protocol_error: str | None = None
+    max_text_chars: int = MAX_TEXT_CHARS
 
-    async def on_event(self, event: object) -> None:
+    async def on_event(self, event: Event) -> None:
         if isinstance(event, SessionStarted):
             self.ready = True
             await self.outbox.put(dumps({"type": "ready", "session_id": event.session_id}))
@@ -232,9 +238,9 @@ class _Call:
         self.conversation.stop("client_left")
 
     async def _on_message(self, text: str) -> None:
-        message = parse_client_message(text)
+        message = parse_client_message(text, max_text_chars=self.max_text_chars)
         if isinstance(message, Played):
-            self.sink.report(message.samples, message.epoch)
+            self.sink.report(message.samples, message.epoch, playing=message.playing)
         elif isinstance(message, End):
             self.source.finish()
         elif self.session is None or not self.ready:
@@ -285,7 +291,13 @@ class BrowserEndpoint:
             websocket=websocket,
             outbox=outbox,
             source=BrowserSource(options.input_format, max_buffer_ms=options.input_buffer_ms),
-            sink=BrowserSink(outbox, options.output_format, max_ahead_ms=options.max_ahead_ms),
+            sink=BrowserSink(
+                outbox,
+                options.output_format,
+                max_ahead_ms=options.max_ahead_ms,
+                extrapolate_ms=options.report_ms * 1.5,
+            ),
+            max_text_chars=options.max_text_chars,
         )
         outbox.put_nowait(dumps(options.welcome(conversation.id)))
         code, reason = CLOSE_NORMAL, "conversation ended"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import time
 from typing import TYPE_CHECKING, Protocol
 
 import anyio
@@ -211,8 +212,10 @@ class BrowserSource(AudioSourceBase):
             self._wake = None
 
     async def aclose(self) -> None:
-        """Close the source; iteration stops."""
+        """Close the source; iteration stops (what is queued is dropped)."""
         await super().aclose()
+        self._frames.clear()
+        self._bytes = 0
         self.finish()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -239,6 +242,12 @@ class BrowserSink(AudioSinkBase):
     the position from the client's last ``played`` report; :meth:`clear` drops the audio
     not yet sent and tells the client to flush its queue (``clear`` with a new epoch).
 
+    Between two reports, while the client said it was playing, the position advances
+    with the clock, up to ``extrapolate_ms`` past the last report and never past the audio
+    sent: a barge-in then truncates where the listener is, not where the last report was.
+    It never goes down: a report behind an advanced position holds it until playback
+    catches up.
+
     Positions are kept per epoch (one epoch per clear): the client's reports of the
     cleared audio that it played while the ``clear`` was on its way do not count, so right
     after a clear the position grows only with audio written afterwards.
@@ -247,12 +256,26 @@ class BrowserSink(AudioSinkBase):
         outbox: Where messages to the client go.
         fmt: The format of the audio (pcm16 mono, announced in ``welcome``).
         max_ahead_ms: Audio sent but not yet played before :meth:`write` waits.
+        extrapolate_ms: How far past the last report the position may advance (0: not
+            at all; about the client's report interval is right).
     """
 
-    def __init__(self, outbox: Outbox, fmt: AudioFormat, *, max_ahead_ms: float = 2000) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        fmt: AudioFormat,
+        *,
+        max_ahead_ms: float = 2000,
+        extrapolate_ms: float = 0,
+    ) -> None:
         self._outbox = outbox
         self._format = fmt
         self._max_ahead = fmt.samples_for_bytes(fmt.bytes_for_ms(max_ahead_ms))
+        self._horizon_s = extrapolate_ms / 1000
+        self._client_playing = False
+        self._report_at = 0.0
+        self._returned = 0.0
+        """The largest position :meth:`played_ms` returned, in samples."""
         self._epoch = 0
         self._acked = True
         """Whether the client reported in the current epoch (it has seen the clear)."""
@@ -321,7 +344,11 @@ class BrowserSink(AudioSinkBase):
     def clear(self) -> None:
         """Drop the audio not yet sent and tell the client to flush its queue now."""
         self._outbox.drop_audio()
-        self._frozen = self._position
+        # The epoch starts where the session last saw playback (what it truncates to).
+        self._frozen = max(self._position, int(self._samples()))
+        self._position = self._frozen
+        self._returned = self._frozen
+        self._client_playing = False
         self._epoch += 1
         self._acked = False
         self._sent = 0
@@ -330,16 +357,30 @@ class BrowserSink(AudioSinkBase):
         if self._listener is not None:
             self._listener()
 
-    def played_ms(self) -> float:
-        """Milliseconds played, as the client last reported (cleared audio never counts)."""
-        return self._position * 1000 / self._format.sample_rate
+    def _samples(self) -> float:
+        position = float(self._position)
+        if self._client_playing and self._acked and not self._paused and self._horizon_s:
+            elapsed = min(time.monotonic() - self._report_at, self._horizon_s)
+            position = min(
+                position + elapsed * self._format.sample_rate, float(self._frozen + self._sent)
+            )
+        if position < self._returned:
+            return self._returned
+        self._returned = position
+        return position
 
-    def report(self, samples: int, epoch: int) -> None:
+    def played_ms(self) -> float:
+        """Milliseconds played: the client's last report, advanced with the clock while it
+        plays (cleared audio never counts)."""
+        return self._samples() * 1000 / self._format.sample_rate
+
+    def report(self, samples: int, epoch: int, *, playing: bool = False) -> None:
         """Take a ``played`` report from the client.
 
         Args:
             samples: Samples the client has played since it connected.
             epoch: The last clear epoch the client has seen.
+            playing: Whether the client goes on playing.
 
         Raises:
             ProtocolError: The count went down, or the epoch is one the server never sent.
@@ -352,6 +393,8 @@ class BrowserSink(AudioSinkBase):
         self.reports += 1
         if epoch < self._epoch:
             return  # the client has not seen the last clear yet: the position stays
+        self._client_playing = playing
+        self._report_at = time.monotonic()
         if not self._acked:
             self._acked = True
             self._offset = samples - self._frozen

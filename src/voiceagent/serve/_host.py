@@ -15,6 +15,7 @@ import inspect
 import logging
 import secrets
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
@@ -22,7 +23,7 @@ import anyio
 
 from .._agent import Agent
 from ..errors import ConfigurationError, VoiceAgentError
-from ..events import EndReason, SessionEnded, SessionStarted
+from ..events import EndReason, Event, SessionStarted
 from ._metrics import ServeMetrics
 
 if TYPE_CHECKING:
@@ -59,6 +60,26 @@ STOP_SHUTDOWN: Final = "shutdown"
 _conversation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "voiceagent_conversation_id", default=None
 )
+_conversation: contextvars.ContextVar[Conversation | None] = contextvars.ContextVar(
+    "voiceagent_conversation", default=None
+)
+_hooked: weakref.WeakSet[Agent] = weakref.WeakSet()
+"""Agents whose router hands their sessions' events to the running conversation."""
+
+
+async def _route(event: Event) -> None:
+    """A handler for every voiceagent event of a hooked agent's sessions: it goes to the
+    conversation the session runs in (none outside a served conversation)."""
+    conversation = _conversation.get()
+    if conversation is not None:
+        await conversation._deliver(event)
+
+
+def _hook(agent: Agent) -> None:
+    """Register :func:`_route` on ``agent`` once (an agent may serve many conversations)."""
+    if agent not in _hooked:
+        agent.router.add(Event, _route)
+        _hooked.add(agent)
 
 
 def current_conversation_id() -> str | None:
@@ -177,6 +198,7 @@ class Conversation:
         :class:`~voiceagent.events.EndReason` value, the :meth:`stop` reason, or
         ``"no_session"`` (the endpoint never ran a session)."""
         self._agent: Agent | None = None
+        self._on_event: Callable[[Event], Awaitable[None]] | None = None
         self._run_scope: anyio.CancelScope | None = None
         self._handler_scope: anyio.CancelScope | None = None
 
@@ -230,16 +252,18 @@ class Conversation:
         self,
         session: AgentSession,
         *,
-        on_event: Callable[[object], Awaitable[None]] | None = None,
+        on_event: Callable[[Event], Awaitable[None]] | None = None,
     ) -> SessionResult:
         """Run ``session`` (not entered yet) to its end.
 
         Its events count in the metrics; the drain can end it (:meth:`stop`); its log
-        lines carry :attr:`id`. ``on_event``, if given, is awaited with every event of the
-        session in order (voiceagent events and SDK server events, ending with
-        :class:`~voiceagent.events.SessionEnded`); while it waits, the session's events
-        queue (up to 1024, then the session waits: keep it quick). If it raises, the
-        conversation ends and the error is logged.
+        lines carry :attr:`id`. ``on_event``, if given, is awaited with each of the
+        session's own events (:mod:`voiceagent.events`: transcripts, turn changes, tool
+        calls, interruptions, metrics, ending with
+        :class:`~voiceagent.events.SessionEnded`), in order, by the session's event
+        dispatcher: while it waits, later events queue (up to 1024, then the session
+        waits), so keep it quick. If it raises, the conversation ends and the error is
+        logged.
 
         Returns:
             The session's result. Errors that end a started session are in it
@@ -253,28 +277,31 @@ class Conversation:
         if self.session is not None:
             raise RuntimeError(f"conversation {self.id} already ran a session")
         self.session = session
-        stream = session.events()
+        self._on_event = on_event
+        _hook(session.agent)
         metrics = self.host.metrics
         started = False
         failure: BaseException | None = None
-        token = _conversation_id.set(self.id)
+        # The session's tasks start inside this context, so its event dispatcher finds
+        # this conversation (see _route): no subscription, so the SDK's own events are
+        # not queued for nobody.
+        tokens = (_conversation_id.set(self.id), _conversation.set(self))
         try:
             with anyio.CancelScope() as scope:
                 self._run_scope = scope
                 if self.stop_reason is not None:
                     scope.cancel()
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(self._watch, stream, on_event)
-                    try:
-                        async with session:
-                            started = True
-                            await session.wait()
-                    except Exception as exc:
-                        if not started:
-                            failure = exc
+                try:
+                    async with session:
+                        started = True
+                        await session.wait()
+                except Exception as exc:
+                    if not started:
+                        failure = exc
         finally:
             self._run_scope = None
-            _conversation_id.reset(token)
+            _conversation.reset(tokens[1])
+            _conversation_id.reset(tokens[0])
         result = session.result()
         self.result = result
         if failure is not None:
@@ -290,26 +317,21 @@ class Conversation:
         log.info("conversation %s ended: %s", self.id, self.end)
         return result
 
-    async def _watch(
-        self,
-        stream: AsyncIterator[object],
-        on_event: Callable[[object], Awaitable[None]] | None,
-    ) -> None:
-        metrics = self.host.metrics
-        async for event in stream:
-            metrics.observe(self.kind, event)
-            if isinstance(event, SessionStarted):
-                log.info("conversation %s: Voice Live session %s", self.id, event.session_id)
-            if on_event is not None:
-                try:
-                    await on_event(event)
-                except Exception:
-                    log.exception("conversation %s: the endpoint's on_event failed", self.id)
-                    metrics.errors.labels(self.kind, "endpoint").inc()
-                    on_event = None
-                    self.stop("endpoint_error")
-            if isinstance(event, SessionEnded):
-                return
+    async def _deliver(self, event: Event) -> None:
+        """One event of this conversation's session: metrics, log, the endpoint."""
+        self.host.metrics.observe(self.kind, event)
+        if isinstance(event, SessionStarted):
+            log.info("conversation %s: Voice Live session %s", self.id, event.session_id)
+        on_event = self._on_event
+        if on_event is None:
+            return
+        try:
+            await on_event(event)
+        except Exception:
+            log.exception("conversation %s: the endpoint's on_event failed", self.id)
+            self.host.metrics.errors.labels(self.kind, "endpoint").inc()
+            self._on_event = None
+            self.stop("endpoint_error")
 
     def stop(self, reason: str = STOP_SHUTDOWN) -> None:
         """End the conversation now: the session is cancelled and closed, :meth:`run`
@@ -533,14 +555,12 @@ class SessionHost:
             seconds: How long to wait before stopping conversations.
         """
         timeout = self.drain_timeout if seconds is None else seconds
-        if not self._draining:
-            self._draining = True
-            self.metrics.draining.set(1)
-            log.info(
-                "draining: %d conversation(s) open; waiting up to %g s for them to end",
-                self.active,
-                timeout,
-            )
+        self.begin_drain()
+        log.info(
+            "draining: %d conversation(s) open; waiting up to %g s for them to end",
+            self.active,
+            timeout,
+        )
         with anyio.move_on_after(timeout):
             await self._wait_idle()
         if not self._live:
@@ -558,6 +578,13 @@ class SessionHost:
             conversation._kill()
         with anyio.move_on_after(self.stop_timeout):
             await self._wait_idle()
+
+    def begin_drain(self) -> None:
+        """Refuse new conversations from now on (``/readyz`` answers 503). Synchronous:
+        safe in a signal handler. :meth:`drain` calls it first."""
+        if not self._draining:
+            self._draining = True
+            self.metrics.draining.set(1)
 
     async def _wait_idle(self) -> None:
         while self._live:

@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess as _multiprocess
 
+from ..events import Interrupted, ServiceErrorReported, ToolCallFinished, TurnMetrics
+
 if TYPE_CHECKING:
     from ..events import Event
 
@@ -132,10 +134,8 @@ class ServeMetrics:
         self.capacity.set(max_sessions)
         self.draining.set(0)
 
-    def observe(self, kind: str, event: Event | object) -> None:
+    def observe(self, kind: str, event: Event) -> None:
         """Count what one session event says (events that say nothing are ignored)."""
-        from ..events import Interrupted, ServiceErrorReported, ToolCallFinished, TurnMetrics
-
         if isinstance(event, TurnMetrics):
             self.turns.labels(kind).inc()
             self.latency.labels(kind).observe(event.latency_s)

@@ -32,9 +32,9 @@ Client to server:
 
 ==============  ================================================================================
 ``played``      ``samples``: agent audio samples played since the connection opened (never
-                decreasing), ``epoch``: the last ``clear`` epoch seen (0 before any). Sent
-                every ``report_ms`` while playing, and at once after ``clear``, ``pause``
-                and when the queue runs dry
+                decreasing), ``epoch``: the last ``clear`` epoch seen (0 before any),
+                ``playing``: whether playback goes on. Sent every ``report_ms`` while
+                playing, and at once after ``clear``, ``pause`` and when the queue runs dry
 ``text``        ``text``: a typed user message (the agent answers it)
 ``interrupt``   stop the agent now (a "stop" button)
 ``end``         the user is done: the conversation ends once the agent has answered
@@ -74,7 +74,7 @@ CLOSE_NORMAL: Final = 1000
 CLOSE_PROTOCOL_ERROR: Final = 1007
 CLOSE_SESSION_FAILED: Final = 1011
 MAX_TEXT_CHARS: Final = 4096
-"""The longest ``text`` message a client may send."""
+"""The longest ``text`` message a client may send, by default."""
 
 
 class ProtocolError(VoiceAgentError):
@@ -83,10 +83,12 @@ class ProtocolError(VoiceAgentError):
 
 @attrs.frozen
 class Played:
-    """``{"type": "played", "samples": N, "epoch": E}``: the client's playback position."""
+    """``{"type": "played", "samples": N, "epoch": E, "playing": P}``: the client's
+    playback position, and whether playback goes on."""
 
     samples: int
     epoch: int
+    playing: bool = False
 
 
 @attrs.frozen
@@ -116,8 +118,12 @@ def _count(message: dict[str, Any], key: str) -> int:
     return value
 
 
-def parse_client_message(data: str) -> ClientMessage:
+def parse_client_message(data: str, *, max_text_chars: int = MAX_TEXT_CHARS) -> ClientMessage:
     """Parse one text frame from the client.
+
+    Args:
+        data: The frame.
+        max_text_chars: The longest ``text`` message allowed.
 
     Raises:
         ProtocolError: Not a JSON object, an unknown type, or bad fields.
@@ -130,13 +136,18 @@ def parse_client_message(data: str) -> ClientMessage:
         raise ProtocolError("text frames must hold one JSON object")
     kind = message.get("type")
     if kind == "played":
-        return Played(samples=_count(message, "samples"), epoch=_count(message, "epoch"))
+        playing = message.get("playing", False)
+        if not isinstance(playing, bool):
+            raise ProtocolError(f"played.playing must be true or false, got {playing!r}")
+        return Played(
+            samples=_count(message, "samples"), epoch=_count(message, "epoch"), playing=playing
+        )
     if kind == "text":
         text = message.get("text")
         if not isinstance(text, str) or not text.strip():
             raise ProtocolError("text.text must be a non-empty string")
-        if len(text) > MAX_TEXT_CHARS:
-            raise ProtocolError(f"text.text is longer than {MAX_TEXT_CHARS} characters")
+        if len(text) > max_text_chars:
+            raise ProtocolError(f"text.text is longer than {max_text_chars} characters")
         return Text(text=text)
     if kind == "interrupt":
         return Interrupt()

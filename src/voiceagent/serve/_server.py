@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import socket
     from collections.abc import AsyncIterator, Callable, Generator
     from multiprocessing.process import BaseProcess
+    from types import FrameType
 
     from starlette.types import ASGIApp
 
@@ -69,6 +70,13 @@ class DrainingServer(uvicorn.Server):
             for sock in server.sockets:
                 return int(sock.getsockname()[1])
         raise RuntimeError("the server is not listening")
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """uvicorn's signal handler: also stop admitting at once (uvicorn's main loop notices
+        the signal only at its next tick, up to 0.1 s later)."""
+        super().handle_exit(sig, frame)
+        with contextlib.suppress(LookupError):
+            SessionHost.of(getattr(self.config, "loaded_app", None)).begin_drain()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         """Drain the app's conversations, then shut down as uvicorn does."""
