@@ -19,6 +19,8 @@ from voiceagent.audio import AudioFormat, Encoding, MemorySink, read_wav_info
 from voiceagent.testing import Emulator, service, synthesize
 from voiceagent.testing._service import azure_endpoint
 
+from .telephony.test_examples import check_acs_line, check_twilio_line
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -149,6 +151,18 @@ async def check_avatar(tmp_path: Path, result: subprocess.CompletedProcess[str])
     assert int(blendshapes.group(1)) > 10
 
 
+async def check_serve_browser(tmp_path: Path, result: subprocess.CompletedProcess[str]) -> None:
+    greeting = "Good evening, this is the Hotel Lumen concierge. How can I help?"
+    answer = "Table 12 is yours at 20:00 for 2."
+    played = speech_frames(greeting, answer) / 24000
+    assert result.stdout.splitlines() == [
+        f"agent:  {greeting}",
+        "caller: (asks for a table for two at eight)",
+        f"agent:  {answer}",
+        f"call ended (input_finished); {played:.1f} s of agent audio played",
+    ]
+
+
 CHECKS: dict[str, Callable[[Path, subprocess.CompletedProcess[str]], Any]] = {
     "weather.py": check_weather,
     "push_to_talk.py": check_push_to_talk,
@@ -156,7 +170,12 @@ CHECKS: dict[str, Callable[[Path, subprocess.CompletedProcess[str]], Any]] = {
     "support_desk.py": check_support_desk,
     "phone_line.py": check_phone_line,
     "avatar.py": check_avatar,
+    "serve_browser.py": check_serve_browser,
+    "twilio_line.py": check_twilio_line,
+    "acs_line.py": check_acs_line,
 }
+ARGS: dict[str, tuple[str, ...]] = {"serve_browser.py": ("--call",)}
+"""More arguments for examples that would otherwise run until stopped (a server)."""
 
 
 def test_every_example_is_tested() -> None:
@@ -165,7 +184,7 @@ def test_every_example_is_tested() -> None:
 
 @pytest.mark.parametrize("name", sorted(CHECKS))
 async def test_example_runs_against_the_emulator(tmp_path: Path, name: str) -> None:
-    result = await run_example(name, tmp_path, "--emulator")
+    result = await run_example(name, tmp_path, "--emulator", *ARGS.get(name, ()))
     assert "talking to the Voice Live emulator at http://127.0.0.1:" in result.stderr
     await CHECKS[name](tmp_path, result)
 

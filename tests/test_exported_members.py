@@ -12,6 +12,8 @@ import voiceagent.demo
 import voiceagent.errors
 import voiceagent.events
 import voiceagent.options
+import voiceagent.serve
+import voiceagent.telephony
 import voiceagent.testing
 
 PUBLIC_MODULES = [
@@ -20,6 +22,8 @@ PUBLIC_MODULES = [
     voiceagent.demo,
     voiceagent.events,
     voiceagent.options,
+    voiceagent.serve,
+    voiceagent.telephony,
     voiceagent.testing,
     voiceagent.errors,
 ]

@@ -5,6 +5,8 @@
 - ``voiceagent run file.py:Agent``: any agent, with audio from a WAV file or the
   microphone, to a WAV file or the speaker, or as a text chat in the terminal.
 - ``voiceagent emulator``: the Voice Live emulator as a standalone server.
+- ``voiceagent serve file.py:Agent``: the agent as a web service (a browser page and the
+  browser protocol over WebSocket, health, readiness and metrics), draining on SIGTERM.
 
 Bad usage (a missing file, a bad target, a missing device or extra) gets a one-line error
 and exit code 2; a conversation that fails (refused credential, lost connection) exit
@@ -52,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_demo(commands)
     _add_run(commands)
     _add_emulator(commands)
+    _add_serve(commands)
     return parser
 
 
@@ -221,6 +224,109 @@ _CLI_KEEP_CLOSED = 20
 """Closed connections (and refused requests) the standalone emulator keeps."""
 
 
+_EPILOG_SERVE = """\
+examples:
+  voiceagent serve examples/weather.py:WeatherAgent --emulator     (then open http://127.0.0.1:8000)
+  voiceagent serve agents.py:Concierge --host 0.0.0.0 --port 8000 --workers 2
+
+Each WebSocket connection to /ws is one conversation. /healthz answers 200 while the
+process runs, /readyz 503 at capacity or while draining, /metrics in Prometheus form.
+SIGTERM drains: new connections are refused, live conversations get --drain-timeout
+seconds to end, then are stopped; the exit code is 0.
+"""
+
+
+def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="serve an agent over WebSocket: a browser page, health, readiness, metrics",
+        description="Serve an agent as a web service on uvicorn (needs the serve extra).",
+        epilog=_EPILOG_SERVE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument(
+        "target",
+        metavar="TARGET",
+        help="the agent: path/to/file.py:Name or package.module:Name; an Agent subclass or "
+        "function is called once per conversation, an instance is shared",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="interface to bind (default: %(default)s)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port to bind (default: %(default)s)")
+    serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="worker processes sharing the port, each with its own --max-sessions "
+        "(default: %(default)s)",
+    )
+    serve.add_argument(
+        "--max-sessions",
+        type=_positive_int,
+        default=50,
+        help="conversations per process; the next connection is refused with close code "
+        "1013 and /readyz answers 503 (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--drain-timeout",
+        type=_seconds,
+        default=60.0,
+        help="on SIGTERM, seconds live conversations get to end before they are stopped "
+        "(default: %(default)s)",
+    )
+    serve.add_argument(
+        "--stop-timeout",
+        type=_seconds,
+        default=5.0,
+        help="then, seconds stopped conversations get to close (default: %(default)s)",
+    )
+    serve.add_argument("--no-page", action="store_true", help="do not serve the browser page at /")
+    serve.add_argument(
+        "--emulator",
+        action="store_true",
+        help="talk to an in-process emulator instead of Azure (one per worker)",
+    )
+    serve.add_argument(
+        "--script",
+        metavar="SCRIPT",
+        help="the emulator's script: script.py or script.py:name (default: `script` or "
+        "`SCRIPT` in the agent's module)",
+    )
+    serve.add_argument(
+        "--speed",
+        type=_speed,
+        default=argparse.SUPPRESS,
+        help="the emulator's pace: 1 = real time (default), 0 = unpaced",
+    )
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="log level (default: %(default)s)",
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text}")
+    return value
+
+
 def _speed(text: str) -> float | None:
     try:
         value = float(text)
@@ -319,8 +425,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: The arguments (default: ``sys.argv[1:]``).
 
     Returns:
-        The exit code: 0 on success, 1 when a conversation failed, 2 for bad usage, 130
-        after Ctrl-C.
+        The exit code: 0 on success (and after SIGTERM for ``serve``), 1 when a
+        conversation failed, 2 for bad usage, 130 after Ctrl-C.
     """
     parser = _parser()
     args = parser.parse_args(argv)
@@ -334,6 +440,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.speed_given = "speed" in vars(args)
     if not args.speed_given:
         args.speed = 1.0
+    if args.command == "serve":
+        from ._cli.serve import serve_command
+
+        return serve_command(args)
     from ._cli.main import converse_command
 
     return converse_command(args)

@@ -27,6 +27,7 @@ from ..errors import VoiceAgentError
 from .usage import UsageError, UserCodeError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import ModuleType
 
     from ..testing import Script
@@ -46,11 +47,14 @@ class LoadedAgent:
         agent: The agent (created when the target names a class or a factory).
         module: The module it was found in.
         where: The target as written, for messages.
+        factory: The Agent subclass or function the target names, when it names one
+            (``agent`` was made by calling it; a server calls it once per conversation).
     """
 
     agent: Agent
     module: ModuleType
     where: str
+    factory: Callable[[], Agent] | None = None
 
 
 def split_target(target: str) -> tuple[str, str | None]:
@@ -214,7 +218,7 @@ def load_agent(target: str) -> LoadedAgent:
         except VoiceAgentError as exc:
             raise UsageError(f"{label}(): {exc}") from None
         if isinstance(made, Agent):
-            return LoadedAgent(agent=made, module=module, where=label)
+            return LoadedAgent(agent=made, module=module, where=label, factory=value)
         raise UsageError(f"{label}() returned {_describe(made)}, not an Agent")
     raise UsageError(f"{label} is {_describe(value)}, not an Agent subclass or instance")
 
