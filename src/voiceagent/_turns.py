@@ -687,6 +687,7 @@ class TurnMachine:
         # An answer a drop cut short was not given: ask for it again (the replayed
         # conversation holds what was heard of it), until a response for it is created.
         if ev.answer_owed or (self._cut_by_drop and not running):
+            self._turn_ended_at = now  # its latency counts from the resumption
             self._request(out)
         return _T.RESUMED
 
