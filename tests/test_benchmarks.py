@@ -392,12 +392,13 @@ def test_dispatch_lag_from_arrival_to_handler() -> None:
 # -- the raw-SDK baseline ---------------------------------------------------------------------
 
 
-async def test_the_baseline_and_voiceagent_have_the_same_conversation() -> None:
+@pytest.mark.parametrize("style", ["competent", "samples", "minimal"])
+async def test_the_baselines_and_voiceagent_have_the_same_conversation(style: str) -> None:
     cycle = build_cycle()
     async with Emulator(script=script_for(cycle, 1), speed=10.0, audio_chunk_ms=20) as emu:
         with anyio.fail_after(30):
             raw = await raw_conversation(
-                emu.endpoint, emu.api_key, PacedSource(cycle.audio, speed=10.0)
+                emu.endpoint, emu.api_key, PacedSource(cycle.audio, speed=10.0), style
             )
             va = await voiceagent_conversation(
                 WeatherAgent(), emu.endpoint, emu.api_key, PacedSource(cycle.audio, speed=10.0)
@@ -406,6 +407,7 @@ async def test_the_baseline_and_voiceagent_have_the_same_conversation() -> None:
             [e for e in conn.received if e["type"] == "conversation.item.truncate"]
             for conn in emu.connections
         ]
+    assert raw.client == style
     assert raw.shape() == va.shape() == (3, 1, 1)
     assert [len(t) for t in truncates] == [1, 1]
     full = sum(len(synthesize(text).audio) for text in (ANSWER, OKAY))

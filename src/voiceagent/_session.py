@@ -91,6 +91,10 @@ _REPORT_WAIT_S: Final = 0.5
 _CONFIGURE_TIMEOUT_S: Final = 15.0
 _CLOSE_TIMEOUT_S: Final = 5.0
 _HARMLESS_ERRORS: Final = frozenset({"response_cancel_not_active"})
+_PLAYED_EPSILON_MS: Final = 0.5
+"""Queued audio shorter than this counts as played (float sums)."""
+_AUDIO_ENDS: Final = frozenset({"response.audio.done", "response.done"})
+"""Events after which the clock looks at playback again (it waits while nothing is queued)."""
 _QUIET_POLL_S: Final = 0.05
 """How often a session about to change connections looks for a quiet moment."""
 SINK_STALL_S: Final = 10.0
@@ -863,6 +867,8 @@ class AgentSession:
                 self._on_error(event)
             executor.publish(event)
         self._bus.publish_wire(raw, kind)
+        if kind in _AUDIO_ENDS:
+            self._wake_clock()
         self._maybe_finish()
 
     def _on_error(self, error: ServiceErrorReported) -> None:
@@ -892,15 +898,22 @@ class AgentSession:
                 continue
             now = anyio.current_time()
             played = player.played_ms()
+            pending = machine.playback.pending_ms(played)
+            delay: float | None
             if player.reports_position:
                 delay = _REPORT_WAIT_S
+            elif pending > _PLAYED_EPSILON_MS:
+                # Wake when the queued audio should have played out, not every frame:
+                # progress matters at the end of playback, and barge-in reads the sink's
+                # position itself.
+                delay = max(_CLOCK_S, pending / 1000)
             else:
-                # Wake when the queued audio should have played out (or at the deadline),
-                # not every frame: progress matters at the end of playback, and barge-in
-                # reads the sink's position itself.
-                delay = max(_CLOCK_S, machine.playback.pending_ms(played) / 1000)
+                # Nothing queued: nothing can move until the answer's audio ends (the
+                # receive loop wakes the clock) or the turn changes.
+                delay = None
             if deadline is not None:
-                delay = min(delay, max(0.0, deadline - now))
+                until = max(0.0, deadline - now)
+                delay = until if delay is None else min(delay, until)
             await self._clock_wait(delay)
             now = anyio.current_time()
             played = player.played_ms()
