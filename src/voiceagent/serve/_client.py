@@ -103,7 +103,8 @@ class BrowserClient:
             if self.welcome.get("protocol") != PROTOCOL_VERSION:
                 raise ConnectionError(f"unexpected first message: {self.welcome!r}")
         except BaseException:
-            await self._http.close()
+            with anyio.CancelScope(shield=True):
+                await self._http.close()
             raise
         self._rate = int(self.welcome["output"]["sample_rate"])
         self._input_rate = int(self.welcome["input"]["sample_rate"])
@@ -128,17 +129,22 @@ class BrowserClient:
 
     async def close(self) -> None:
         """Hang up (if still connected) and release the connection."""
-        if self._ws is not None and not self._ws.closed:
-            with anyio.CancelScope(shield=True), anyio.move_on_after(5):
-                await self._ws.close()
-        if self._tg is not None:
-            tg, self._tg = self._tg, None
-            tg.cancel_scope.cancel()
-            await tg.__aexit__(None, None, None)
-        if self._http is not None:
+        try:
+            if self._tg is not None:  # first the player, so that nothing writes while closing
+                tg, self._tg = self._tg, None
+                tg.cancel_scope.cancel()
+                await tg.__aexit__(None, None, None)
+        finally:
             with anyio.CancelScope(shield=True):
-                await self._http.close()
-            self._http = None
+                if self._ws is not None:
+                    if not self._ws.closed:
+                        with anyio.move_on_after(5):
+                            await self._ws.close()
+                    self.close_code = self._ws.close_code
+                    self._closed.set()
+                if self._http is not None:
+                    await self._http.close()
+                    self._http = None
 
     # -- sending ----------------------------------------------------------------------------
 
