@@ -17,6 +17,7 @@ cheap, rather than their attributes, which decode the field on every read.
 from __future__ import annotations
 
 import collections
+import json
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -310,20 +311,22 @@ class SessionProbe:
 
     def attach(self, session: AgentSession) -> None:
         """Wrap the session's SDK connection (benchmark-only: reads a private attribute)."""
-        conn = session._conn  # a benchmark's timing hook
-        assert conn is not None, "attach the probe inside `async with agent.session(...)`"
-        recv, send = conn.recv, conn.send
+        wire = session._uplink.wire  # a benchmark's timing hook
+        assert wire is not None, "attach the probe inside `async with agent.session(...)`"
+        conn = wire._connection
+        recv, send = conn.recv_bytes, conn.send
 
-        async def timed_recv() -> Any:
-            event = await recv()
-            self.on_event(event, self._clock())
-            return event
+        async def timed_recv() -> bytes:
+            frame = await recv()
+            if frame:
+                self.on_event(json.loads(frame), self._clock())
+            return frame
 
         async def timed_send(event: Any) -> None:
             await send(event)
             self.on_sent(event, self._clock())
 
-        conn.recv = timed_recv  # type: ignore[method-assign]
+        conn.recv_bytes = timed_recv  # type: ignore[method-assign]
         conn.send = timed_send  # type: ignore[method-assign]
 
     # -- arrivals ------------------------------------------------------------------------

@@ -18,18 +18,11 @@ from pathlib import Path
 
 import anyio
 
-from voiceagent import (
-    Agent,
-    Animation,
-    Avatar,
-    AvatarVideo,
-    VideoBackground,
-    VideoResolution,
-)
+from voiceagent import Agent
 from voiceagent.audio import NullSink, WavFileSource
-from voiceagent.demo import service
 from voiceagent.events import AgentTranscript, AvatarAnimation, UserTranscript
-from voiceagent.testing import Script, Turn
+from voiceagent.options import Animation, Avatar, AvatarVideo, VideoBackground, VideoResolution
+from voiceagent.testing import Script, Turn, service
 
 AUDIO = Path(__file__).parent / "audio"
 

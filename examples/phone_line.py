@@ -22,9 +22,8 @@ import anyio
 
 from voiceagent import Agent, tool
 from voiceagent.audio import AudioFormat, Encoding, WavFileSink, WavFileSource
-from voiceagent.demo import service
 from voiceagent.events import AgentTranscript, ToolCallFinished, UserTranscript
-from voiceagent.testing import ReplyContext, Script, ToolCall, Turn
+from voiceagent.testing import ReplyContext, Script, ToolCall, Turn, service
 
 AUDIO = Path(__file__).parent / "audio"
 ULAW = AudioFormat(encoding=Encoding.G711_ULAW, sample_rate=8000)

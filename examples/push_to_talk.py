@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from voiceagent import Agent
+from voiceagent import Agent, TurnState
 from voiceagent.audio import AudioFormat, AudioSourceBase, WavFileSink, WavFileSource
-from voiceagent.demo import service
-from voiceagent.events import AgentTranscript, TurnChanged, TurnState, UserTranscript
-from voiceagent.testing import Script, Turn
+from voiceagent.events import AgentTranscript, TurnChanged, UserTranscript
+from voiceagent.testing import Script, Turn, service
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Literal
 
 import anyio
 
-from voiceagent import Agent, AgentSession, ToolError, tool
+from voiceagent import Agent, AgentSession, tool
 from voiceagent.audio import AudioSourceBase, SilenceSource, WavFileSink, WavFileSource
-from voiceagent.demo import service
+from voiceagent.errors import ToolError
 from voiceagent.events import AgentTranscript, ToolCallStarted, UserTranscript
-from voiceagent.testing import ReplyContext, Script, ToolCall, Turn
+from voiceagent.testing import ReplyContext, Script, ToolCall, Turn, service
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import anyio
 
-from voiceagent import Agent, InputTranscription
+from voiceagent import Agent
 from voiceagent.audio import WavFileSink, WavFileSource
-from voiceagent.demo import service
 from voiceagent.events import AgentTranscript, UserTranscript
-from voiceagent.testing import Script, Turn
+from voiceagent.options import InputTranscription
+from voiceagent.testing import Script, Turn, service
 
 AUDIO = Path(__file__).parent / "audio"
 

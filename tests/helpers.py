@@ -110,3 +110,51 @@ async def wait_closed(connection: EmulatorConnection, timeout: float = 5.0) -> N
     with anyio.fail_after(timeout):
         while not connection.closed:  # noqa: ASYNC110 - a flag of the emulator's, no event
             await anyio.sleep(0.005)
+
+
+def secret_paths(root: object, secret: str) -> list[str]:
+    """Where ``secret`` shows in the object graph reachable from an exception: its repr
+    and str, its ``__cause__``, ``__context__``, args, attributes, grouped exceptions,
+    recursively (containers and objects included). Empty when nothing holds it."""
+    found: list[str] = []
+    seen: set[int] = set()
+
+    def walk(obj: object, path: str, depth: int) -> None:
+        if id(obj) in seen or depth > 12:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, str | bytes):
+            text = obj.decode(errors="replace") if isinstance(obj, bytes) else obj
+            if secret in text:
+                found.append(path)
+            return
+        try:
+            shown = repr(obj) + (str(obj) if isinstance(obj, BaseException) else "")
+        except Exception:  # a repr that fails shows nothing
+            shown = ""
+        if secret in shown:
+            found.append(f"{path} (repr)")
+        children: list[tuple[str, object]] = []
+        if isinstance(obj, BaseException):
+            children += [("__cause__", obj.__cause__), ("__context__", obj.__context__)]
+            children += [(f"args[{i}]", a) for i, a in enumerate(obj.args)]
+            children += [
+                (f"exceptions[{i}]", e) for i, e in enumerate(getattr(obj, "exceptions", ()))
+            ]
+        if isinstance(obj, dict):
+            children += [(f"[{k!r}]", v) for k, v in obj.items()]
+            children += [(f"key {k!r}", k) for k in obj]
+        elif isinstance(obj, list | tuple | set | frozenset):
+            children += [(f"[{i}]", v) for i, v in enumerate(obj)]
+        attributes = getattr(obj, "__dict__", None)
+        if isinstance(attributes, dict):
+            children += [(f".{k}", v) for k, v in attributes.items()]
+        for slot in getattr(type(obj), "__slots__", ()):
+            if isinstance(slot, str) and hasattr(obj, slot):
+                children.append((f".{slot}", getattr(obj, slot)))
+        for name, child in children:
+            if child is not None:
+                walk(child, path + name, depth + 1)
+
+    walk(root, "error", 0)
+    return found

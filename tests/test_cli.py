@@ -25,9 +25,10 @@ import pytest
 from azure.ai.voicelive.aio import connect
 from azure.core.credentials import AzureKeyCredential
 
+from voiceagent import TurnState
 from voiceagent.audio import read_wav_info
 from voiceagent.cli import main
-from voiceagent.demo import SCRIPT, question_wav
+from voiceagent.demo import QUESTION, SCRIPT
 from voiceagent.events import (
     AgentTranscript,
     Interrupted,
@@ -37,7 +38,6 @@ from voiceagent.events import (
     ToolCallStarted,
     TurnChanged,
     TurnMetrics,
-    TurnState,
     UserTranscript,
 )
 from voiceagent.testing import Emulator, synthesize
@@ -192,7 +192,9 @@ async def test_demo_prints_a_live_transcript_and_writes_the_answer(tmp_path: Pat
     result = await voiceagent("demo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "voiceagent demo: WeatherAgent, from examples/weather.py"
+    assert lines[0] == (
+        "voiceagent demo: WeatherAgent, from voiceagent/demo/weather.py (examples/weather.py)"
+    )
     # Only what causality orders is asserted in order: events of different loops (a tool's
     # end, the first audio, a transcript) may interleave.
     tool_call = STAMP + r'tool +get_weather\(city="Paris"\)$'
@@ -360,7 +362,7 @@ async def test_run_a_file_target_from_wav_to_wav_with_the_module_script(tmp_path
         "--speed",
         "0",
         "--input",
-        question_wav(),
+        QUESTION,
         "--output",
         "answer.wav",
         cwd=tmp_path,
@@ -689,13 +691,25 @@ def test_bad_usage_is_one_line_and_exit_code_2(
 
 
 @pytest.mark.usefixtures("isolated_imports")
-def test_an_error_in_the_users_module_keeps_its_traceback(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+async def test_an_error_in_the_users_module_shows_one_line_and_the_users_frames(
+    tmp_path: Path,
 ) -> None:
-    (tmp_path / "crashing.py").write_text("raise RuntimeError('the agent module is broken')\n")
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(RuntimeError, match="the agent module is broken"):
-        main(["run", "crashing.py:Bot", "--emulator", "--text"])
+    (tmp_path / "helper.py").write_text(
+        "def load():\n    raise RuntimeError('the agent module is broken')\n"
+    )
+    (tmp_path / "crashing.py").write_text("import helper\n\nhelper.load()\n")
+    result = await voiceagent("run", "crashing.py:Bot", "--emulator", "--text", cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == (
+        "voiceagent run: importing crashing.py failed: RuntimeError: the agent module is broken"
+    )
+    assert 'crashing.py", line 3, in <module>' in result.stderr
+    assert 'helper.py", line 2, in load' in result.stderr
+    assert "voiceagent/" not in result.stderr.replace(
+        "voiceagent run", ""
+    )  # only the user's frames
+    assert "importlib" not in result.stderr
 
 
 async def test_bad_usage_in_a_subprocess_has_no_traceback(tmp_path: Path) -> None:

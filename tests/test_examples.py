@@ -16,8 +16,8 @@ import anyio
 import pytest
 
 from voiceagent.audio import AudioFormat, Encoding, MemorySink, read_wav_info
-from voiceagent.demo import azure_endpoint, service
-from voiceagent.testing import Emulator, synthesize
+from voiceagent.testing import Emulator, service, synthesize
+from voiceagent.testing._service import azure_endpoint
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -36,7 +36,8 @@ async def run_example(
 ) -> subprocess.CompletedProcess[str]:
     with anyio.fail_after(60):  # a hang guard, not a timing assertion
         result = await anyio.run_process(
-            [sys.executable, str(EXAMPLES / name), *args],
+            # Every example leaves nothing open (the session closes its audio ends).
+            [sys.executable, "-W", "error::ResourceWarning", str(EXAMPLES / name), *args],
             cwd=tmp_path,
             env=env or clean_env(),
             check=False,
@@ -248,7 +249,7 @@ async def test_push_to_talk_commits_everything_said_while_the_button_was_held() 
     assert committed == sum(len(a) + (-len(a) % 640) for a in presses)
 
 
-# -- voiceagent.demo.service --------------------------------------------------------------------
+# -- voiceagent.testing.service -------------------------------------------------------------------
 
 
 def test_azure_endpoint_reads_the_variables_in_order(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,22 +11,23 @@ import voiceagent.audio
 import voiceagent.demo
 import voiceagent.errors
 import voiceagent.events
+import voiceagent.options
 import voiceagent.serve
 import voiceagent.testing
 
+PUBLIC_MODULES = [
+    voiceagent,
+    voiceagent.audio,
+    voiceagent.demo,
+    voiceagent.events,
+    voiceagent.options,
+    voiceagent.serve,
+    voiceagent.testing,
+    voiceagent.errors,
+]
 
-@pytest.mark.parametrize(
-    "module",
-    [
-        voiceagent,
-        voiceagent.audio,
-        voiceagent.demo,
-        voiceagent.events,
-        voiceagent.serve,
-        voiceagent.testing,
-        voiceagent.errors,
-    ],
-)
+
+@pytest.mark.parametrize("module", PUBLIC_MODULES)
 def test_all_matches_public_names(module: types.ModuleType) -> None:
     public = {
         name
@@ -46,3 +47,18 @@ def test_all_matches_public_names(module: types.ModuleType) -> None:
 def test_version() -> None:
     assert isinstance(voiceagent.__version__, str)
     assert "__version__" in voiceagent.__all__
+
+
+def test_nothing_is_exported_twice() -> None:
+    homes: dict[int, str] = {}
+    twice = []
+    for module in PUBLIC_MODULES:
+        for name in module.__all__:
+            value = getattr(module, name)
+            if isinstance(value, str | int | float | bool):
+                continue
+            where = f"{module.__name__}.{name}"
+            if id(value) in homes:
+                twice.append((homes[id(value)], where))
+            homes.setdefault(id(value), where)
+    assert twice == []

@@ -128,7 +128,7 @@ async def test_the_quickstart_runs_as_written(tmp_path: Path) -> None:
         "voiceagent",
         "voiceagent",
         "voiceagent",
-        "cp",
+        "voiceagent",
         "voiceagent",
         "python",
         "python",

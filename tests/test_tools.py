@@ -78,7 +78,8 @@ register_injectable(FakeSession, lambda context: context.session)
 
 
 def context(name: str = "t", arguments: str = "{}", session: object = None) -> ToolContext:
-    return ToolContext(session=session, call_id="call_1", name=name, arguments=arguments)
+    fake: Any = session  # a FakeSession stands in for the AgentSession
+    return ToolContext(session=fake, call_id="call_1", name=name, arguments=arguments)
 
 
 async def run(spec: ToolSpec, arguments: str = "{}", session: object = None) -> ToolOutcome:

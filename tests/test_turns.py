@@ -31,8 +31,10 @@ from voiceagent._turns import (
     OUTPUT_NOT_RUN,
     TRANSITIONS,
     Action,
+    AddMessage,
     AgentInterrupted,
     AgentTranscriptFinal,
+    AnswerStarted,
     AudioDelta,
     AudioDone,
     CancelResponse,
@@ -43,6 +45,7 @@ from voiceagent._turns import (
     CommitInput,
     CreateFailed,
     CreateResponse,
+    EndOfAudio,
     FunctionCallDone,
     Input,
     InputCommitted,
@@ -69,6 +72,7 @@ from voiceagent._turns import (
     TurnConfig,
     TurnMachine,
     TurnState,
+    UserText,
     WordTimestamp,
 )
 from voiceagent.errors import ConfigurationError
@@ -176,6 +180,25 @@ class Driver:
         return self.feed(PlaybackProgress(self.played, drained=drained))
 
 
+class Sent:
+    """Equal to a :class:`SendToolOutput` with this call id and output (whatever the rest)."""
+
+    def __init__(self, call_id: str, output: str) -> None:
+        self.call_id, self.output = call_id, output
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, SendToolOutput)
+            and other.call_id == self.call_id
+            and other.output == self.output
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Sent({self.call_id!r}, {self.output!r})"
+
+
 def kinds(actions: list[Action]) -> list[type[Action]]:
     return [type(action) for action in actions]
 
@@ -254,8 +277,10 @@ def test_a_vad_turn_walks_the_states_and_reports_each_change() -> None:
     assert changes(d.stop()) == [(S.USER_SPEAKING, S.THINKING)]
     assert d.feed(InputCommitted("u1")) == []  # the server creates the response
     assert d.respond() == []
+    d.now = 0.7
     actions = d.audio(100)
-    assert kinds(actions) == [PlayAudio, TurnChanged]
+    assert kinds(actions) == [PlayAudio, AnswerStarted, TurnChanged]
+    assert only(actions, AnswerStarted) == [AnswerStarted(response_id="r1", latency_s=0.7)]
     assert changes(actions) == [(S.THINKING, S.AGENT_SPEAKING)]
     d.feed(TranscriptDone(item_id="a1", text="Hi."))
     d.feed(AudioDone(response_id="r1", item_id="a1"))
@@ -447,9 +472,7 @@ def test_a_failed_response_answers_its_unfinished_calls_and_asks_for_nothing() -
     d.respond()
     d.call(done=False)
     actions = d.done(status="failed")
-    assert only(actions, SendToolOutput) == [
-        SendToolOutput(call_id="c1", output=OUTPUT_INCOMPLETE.format(name="t"))
-    ]
+    assert only(actions, SendToolOutput) == [Sent("c1", OUTPUT_INCOMPLETE.format(name="t"))]
     assert only(actions, CreateResponse) == []
     assert d.state() is S.IDLE
 
@@ -482,16 +505,14 @@ def test_an_interrupted_transcript_is_cut_to_the_words_heard() -> None:
     ]
 
 
-def test_an_interrupted_transcript_without_word_timing_is_whole_and_flagged() -> None:
+def test_an_interrupted_transcript_without_word_timing_is_cut_at_the_heard_share() -> None:
     d = speaking(TurnConfig(server_cancels_on_speech=False), ms=1000)
     d.say("One two three four")
-    d.played = 300
+    d.played = 420  # 42% of the audio: the words ending before 42% of the text
     d.speech("u1")
     d.feed(TranscriptDone(item_id="a1", text="One two three four five"))
     assert only(d.done(status="cancelled"), AgentTranscriptFinal) == [
-        AgentTranscriptFinal(
-            item_id="a1", response_id="r1", text="One two three four five", interrupted=True
-        )
+        AgentTranscriptFinal(item_id="a1", response_id="r1", text="One two", interrupted=True)
     ]
 
 
@@ -521,26 +542,24 @@ def test_a_tool_round_trip_asks_for_exactly_one_follow_up() -> None:
     d.respond()
     actions = d.call("c1", item="f1") + d.call("c2", item="f2")
     assert only(actions, StartTool) == [
-        StartTool(call_id="c1", name="t", arguments="{}", response_id="r1"),
-        StartTool(call_id="c2", name="t", arguments="{}", response_id="r1"),
+        StartTool(item_id="f1", call_id="c1", name="t", arguments="{}", response_id="r1"),
+        StartTool(item_id="f2", call_id="c2", name="t", arguments="{}", response_id="r1"),
     ]
     assert d.state() is S.TOOL_RUNNING
     # outputs go out as each tool finishes, even before the response is done
-    assert d.feed(ToolFinished(call_id="c1", output="one")) == [
-        SendToolOutput(call_id="c1", output="one")
-    ]
+    assert d.feed(ToolFinished(item_id="f1", output="one")) == [Sent("c1", "one")]
     assert only(d.done(), CreateResponse) == []
-    actions = d.feed(ToolFinished(call_id="c2", output="two"))
+    actions = d.feed(ToolFinished(item_id="f2", output="two"))
     assert kinds(actions) == [SendToolOutput, CreateResponse, TurnChanged]
     assert changes(actions) == [(S.TOOL_RUNNING, S.THINKING)]
-    assert d.feed(ToolFinished(call_id="c2", output="again")) == []
+    assert d.feed(ToolFinished(item_id="f2", output="again")) == []
 
 
 def test_the_follow_up_waits_for_response_done() -> None:
     d = Driver()
     d.respond(item=None)
     d.call()
-    d.feed(ToolFinished(call_id="c1", output="x"))
+    d.feed(ToolFinished(item_id="f1", output="x"))
     assert kinds(d.done()) == [CreateResponse]
 
 
@@ -560,9 +579,9 @@ def test_calls_of_an_interrupted_response_that_had_not_started_never_run() -> No
             cancel_on_interrupt=False,
         )
     )
-    assert actions == [SendToolOutput(call_id="c1", output=OUTPUT_NOT_RUN.format(name="t"))]
+    assert actions == [Sent("c1", OUTPUT_NOT_RUN.format(name="t"))]
     actions = d.done(status="cancelled")  # c2's arguments never completed
-    assert actions == [SendToolOutput(call_id="c2", output=OUTPUT_NOT_RUN.format(name="t"))]
+    assert actions == [Sent("c2", OUTPUT_NOT_RUN.format(name="t"))]
 
 
 def test_a_running_tool_follows_its_cancel_on_interrupt_policy() -> None:
@@ -579,17 +598,13 @@ def test_a_running_tool_follows_its_cancel_on_interrupt_policy() -> None:
         AgentInterrupted,
         TurnChanged,
     ]
-    assert only(actions, CancelTool) == [CancelTool("stop")]
-    assert only(actions, SendToolOutput) == [
-        SendToolOutput(call_id="stop", output=OUTPUT_CANCELLED.format(name="t"))
-    ]
+    assert only(actions, CancelTool) == [CancelTool("f2")]
+    assert only(actions, SendToolOutput) == [Sent("stop", OUTPUT_CANCELLED.format(name="t"))]
     assert d.state() is S.IDLE  # the interrupted turn's tool no longer holds it
     d.done(status="cancelled")
-    assert d.feed(ToolFinished(call_id="stop", output="late")) == []
+    assert d.feed(ToolFinished(item_id="f2", output="late")) == []
     # the kept tool's output still goes to the model, but nothing asks it to speak
-    assert d.feed(ToolFinished(call_id="keep", output="done")) == [
-        SendToolOutput(call_id="keep", output="done")
-    ]
+    assert d.feed(ToolFinished(item_id="f1", output="done")) == [Sent("keep", "done")]
 
 
 def test_a_tool_finishing_after_the_user_took_the_turn_asks_for_nothing() -> None:
@@ -601,9 +616,39 @@ def test_a_tool_finishing_after_the_user_took_the_turn_asks_for_nothing() -> Non
     actions = d.speech("u1")
     assert only(actions, CancelResponse) == []
     assert d.state() is S.USER_SPEAKING
-    assert d.feed(ToolFinished(call_id="c1", output="x")) == [
-        SendToolOutput(call_id="c1", output="x")
+    assert d.feed(ToolFinished(item_id="f1", output="x")) == [Sent("c1", "x")]
+
+
+def test_a_response_due_before_a_typed_barge_in_is_left_to_the_server_to_cancel() -> None:
+    # The follow-up is due when the user types over it: our response.create comes after
+    # it, so the service cancels it (cancel_previous); a cancel of ours would find nothing.
+    d = Driver()
+    d.respond()
+    d.call()
+    d.done()
+    assert kinds(d.feed(ToolFinished(item_id="f1", output="x"))) == [
+        SendToolOutput,
+        CreateResponse,
+        TurnChanged,
     ]
+    actions = d.feed(UserText(text="Stop."))
+    assert kinds(actions) == [ClearPlayback, AgentInterrupted, AddMessage, CreateResponse]
+    assert d.feed(ResponseCreated("r2")) == []  # the superseded follow-up: no cancel
+    assert d.done("r2", status="cancelled") == []
+    assert d.respond("r3", "a3") == []  # the answer to the typed message
+    assert d.audio(100, response="r3", item="a3")[0] == PlayAudio(
+        response_id="r3", item_id="a3", content_index=0, data=FRAME, duration_ms=100
+    )
+
+
+def test_a_response_due_before_a_spoken_barge_in_is_ours_to_cancel() -> None:
+    d = Driver(TurnConfig(server_cancels_on_speech=True))
+    d.respond()
+    d.call()
+    d.done()
+    d.feed(ToolFinished(item_id="f1", output="x"))  # the follow-up is due
+    d.speech("u2")
+    assert d.feed(ResponseCreated("r2")) == [CancelResponse("r2")]
 
 
 def test_duplicate_and_late_events_start_nothing_twice() -> None:
@@ -624,7 +669,7 @@ def test_duplicate_and_late_events_start_nothing_twice() -> None:
         )
         == []
     )
-    d.feed(ToolFinished(call_id="c1", output="x"))
+    d.feed(ToolFinished(item_id="f1", output="x"))
     assert kinds(d.done()) == [CreateResponse]
     assert d.done() == []
     # events about a finished response are ignored, not taken as a new one
@@ -695,13 +740,11 @@ def test_the_window_holds_tool_starts_and_follow_ups_until_it_decides() -> None:
     d.call("c1", item="f1")
     d.speech("u1")
     assert only(d.call("c2", item="f2"), StartTool) == []
-    d.feed(ToolFinished(call_id="c1", output="one"))
+    d.feed(ToolFinished(item_id="f1", output="one"))
     assert d.done() == []
     actions = d.feed(Interrupt(played_ms=0))
     assert only(actions, StartTool) == []
-    assert only(actions, SendToolOutput) == [
-        SendToolOutput(call_id="c2", output=OUTPUT_NOT_RUN.format(name="t"))
-    ]
+    assert only(actions, SendToolOutput) == [Sent("c2", OUTPUT_NOT_RUN.format(name="t"))]
     assert only(actions, CreateResponse) == []
 
     d = Driver(WINDOW)
@@ -710,7 +753,7 @@ def test_the_window_holds_tool_starts_and_follow_ups_until_it_decides() -> None:
     d.call("c2", item="f2")
     actions = d.stop("u1", end=900)
     assert only(actions, StartTool) == [
-        StartTool(call_id="c2", name="t", arguments="{}", response_id="r1")
+        StartTool(item_id="f2", call_id="c2", name="t", arguments="{}", response_id="r1")
     ]
 
 
@@ -854,7 +897,7 @@ def test_memory_stays_bounded_over_a_long_conversation() -> None:
             d.call(f"c{turn}", r, f"f{turn}")
             d.done(r)
             d.play(200)
-            d.feed(ToolFinished(call_id=f"c{turn}", output="x"))
+            d.feed(ToolFinished(item_id=f"f{turn}", output="x"))
     assert len(d.machine.playback) <= 1
     assert len(d.machine._responses) <= 1
     assert len(d.machine._items) <= 1
@@ -944,7 +987,9 @@ class TurnWorld(RuleBasedStateMachine):
         self.responses: dict[str, SResponse] = {}
         self.items: dict[str, SItem] = {}
         self.calls: dict[str, SCall] = {}
-        # responses the server will create, in order: [who asked, stale since a barge-in]
+        # responses the server will create, in order: [who asked, stale since a barge-in,
+        # superseded: a response.create of the client's came after it, so the server
+        # cancels it itself (cancel_previous)]
         self.queue: list[list[Any]] = []
         self.vad_item: str | None = None
         self.vad_start = 0
@@ -968,6 +1013,7 @@ class TurnWorld(RuleBasedStateMachine):
         self.started: set[str] = set()
         self.truncated: set[str] = set()
         self.finals: set[str] = set()
+        self.audio_ended: set[str] = set()
         self.forbidden: set[str] = set()  # interrupted: never to be played again
         self.followed_up: set[str] = set()
         self.dismissed: set[str] = set()
@@ -1069,6 +1115,7 @@ class TurnWorld(RuleBasedStateMachine):
         if isinstance(action, PlayAudio):
             assert action.response_id not in self.forbidden, f"played interrupted {action}"
             assert not self.paused, f"played while paused: {action}"
+            assert action.item_id not in self.audio_ended, f"played after its end: {action}"
             self.chunks.append(
                 [
                     action.response_id,
@@ -1111,15 +1158,17 @@ class TurnWorld(RuleBasedStateMachine):
             self.truncated.add(action.item_id)
         elif isinstance(action, StartTool):
             call = self.calls[action.call_id]
+            assert action.item_id == call.item_id
             assert call.args_done
             assert action.call_id not in self.started
             assert call.response_id not in self.forbidden, f"started interrupted {action}"
             self.started.add(action.call_id)
             self.running.add(action.call_id)
         elif isinstance(action, CancelTool):
-            assert action.call_id in self.running
-            self.running.remove(action.call_id)
-            self.cancelled.add(action.call_id)
+            call_id = next(c.call_id for c in self.calls.values() if c.item_id == action.item_id)
+            assert call_id in self.running
+            self.running.remove(call_id)
+            self.cancelled.add(call_id)
         elif isinstance(action, SendToolOutput):
             assert action.call_id in self.calls, f"output for unknown call {action}"
             self.outputs[action.call_id] += 1
@@ -1130,7 +1179,9 @@ class TurnWorld(RuleBasedStateMachine):
                 refusals = (OUTPUT_NOT_RUN, OUTPUT_CANCELLED, OUTPUT_INCOMPLETE)
                 assert action.output in [r.format(name="tool") for r in refusals]
         elif isinstance(action, CreateResponse):
-            self.queue.append(["client", False])
+            for entry in self.queue:
+                entry[2] = entry[2] or entry[1]
+            self.queue.append(["client", False, False])
             self.check_create(event)
         elif isinstance(action, CommitInput):
             assert isinstance(event, Commit)
@@ -1151,6 +1202,16 @@ class TurnWorld(RuleBasedStateMachine):
             if action.item_id is not None:
                 assert self.items[action.item_id].received > 0
                 assert action.heard_ms == pytest.approx(self.heard(action.item_id))
+        elif isinstance(action, EndOfAudio):
+            item = self.items[action.item_id]
+            assert item.kind == "message", f"end of audio of a {item.kind} item"
+            assert item.received > 0, f"end of audio of an item without audio: {item}"
+            assert action.item_id not in self.audio_ended, f"audio ended twice: {action}"
+            assert self.response_of(item).id not in self.forbidden, f"ended interrupted {action}"
+            self.audio_ended.add(action.item_id)
+        elif isinstance(action, AnswerStarted):
+            assert action.response_id in self.responses, f"unknown response {action}"
+            assert action.latency_s >= 0
         else:
             assert isinstance(action, TurnChanged), action
 
@@ -1164,7 +1225,7 @@ class TurnWorld(RuleBasedStateMachine):
             return
         eligible = self.eligible()
         if isinstance(event, ToolFinished):
-            eligible = [r for r in eligible if r.id == self.calls[event.call_id].response_id]
+            eligible = [r for r in eligible if any(c.item_id == event.item_id for c in r.calls)]
         elif isinstance(event, ResponseDone):
             eligible = [r for r in eligible if r.id == event.response_id]
         else:
@@ -1308,7 +1369,7 @@ class TurnWorld(RuleBasedStateMachine):
         actions = self.feed(InputCommitted(item))
         creates = len(only(actions, CreateResponse))
         if self.config.server_creates_response:
-            self.queue.append(["auto", False])
+            self.queue.append(["auto", False, False])
             assert creates == 0
         else:
             assert creates == (0 if item in self.dismissed else 1)
@@ -1420,22 +1481,31 @@ class TurnWorld(RuleBasedStateMachine):
             self.response_done(index, status, flag)
 
     def server_creates(self, fail: int) -> None:
-        kind, stale = self.queue.pop(0)
+        kind, stale, superseded = self.queue.pop(0)
         if kind == "client" and not fail:
             self.feed(CreateFailed())
             return
         response = SResponse(self.new_id("r"))
         self.responses[response.id] = response
         actions = self.feed(ResponseCreated(response.id))
-        # due before a barge-in, created after it: the machine must cancel it itself
-        assert actions == ([CancelResponse(response.id)] if stale else []), actions
+        # due before a barge-in, created after it: the machine must cancel it itself,
+        # unless a response.create of its own followed, which cancels it at the server
+        expected = [CancelResponse(response.id)] if stale and not superseded else []
+        assert actions == expected, actions
+        if superseded:
+            self.forbidden.add(response.id)
+            response.cancel_requested = True
+            self.end_response(response, "cancelled", close=False)
+            return
         if fail % 2:
             self.add_message(response)
 
     def app_asks_for_a_response(self, announced: bool) -> None:
         if announced:
             self.feed(ResponseRequested())
-            self.queue.append(["app", False])
+            for entry in self.queue:
+                entry[2] = entry[2] or entry[1]
+            self.queue.append(["app", False, False])
         else:  # the server answers something the machine was not told about
             response = SResponse(self.new_id("r"))
             self.responses[response.id] = response
@@ -1558,14 +1628,14 @@ class TurnWorld(RuleBasedStateMachine):
         call_id = self.pick(sorted(self.running), index)
         self.running.remove(call_id)
         self.results[call_id] = f"result of {call_id}"
-        actions = self.feed(ToolFinished(call_id=call_id, output=self.results[call_id]))
-        assert only(actions, SendToolOutput) == [
-            SendToolOutput(call_id=call_id, output=self.results[call_id])
-        ]
+        item_id = self.calls[call_id].item_id
+        actions = self.feed(ToolFinished(item_id=item_id, output=self.results[call_id]))
+        assert only(actions, SendToolOutput) == [Sent(call_id, self.results[call_id])]
 
     def cancelled_tool_finishes_anyway(self) -> None:
         call_id = self.cancelled.pop()
-        assert self.feed(ToolFinished(call_id=call_id, output="too late")) == []
+        item_id = self.calls[call_id].item_id
+        assert self.feed(ToolFinished(item_id=item_id, output="too late")) == []
 
     # -- invariants and the end -----------------------------------------------------------------
 

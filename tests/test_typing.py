@@ -46,6 +46,33 @@ MUST_FAIL = {
         """,
         "",
     ),
+    "override_of_the_wrong_type": (
+        """
+        agent.session(temperature="hot")
+        """,
+        "temperature",
+    ),
+    "unknown_override": (
+        """
+        agent.session(temprature=0.7)
+        """,
+        "temprature",
+    ),
+    "run_takes_the_same_arguments": (
+        """
+        async def go() -> None:
+            await agent.run(sinks=None)
+        """,
+        "sinks",
+    ),
+    "session_handler_of_the_wrong_type": (
+        """
+        @agent.on(UserTranscript)
+        def show(event: UserTranscript, session: int) -> None:
+            print(session)
+        """,
+        "",
+    ),
     "method_handler_wrong_type": (
         """
         class Desk(Agent):

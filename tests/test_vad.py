@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 from typing import Any
 
 import attrs
@@ -250,6 +251,32 @@ def test_quiet_noise_gives_nothing(encoding: WireEncoding, rate: int, level: flo
     pcm = noise(3000, rate=rate, level=level, seed=1)
 
     assert run(pcm, encoding=encoding, rate=rate) == []
+
+
+@pytest.mark.parametrize(
+    ("encoding", "rate", "byte"),
+    [("g711_ulaw", 8000, 0x00), ("g711_alaw", 8000, 0x00), ("g711_ulaw", 8000, 0x80)],
+)
+def test_constant_g711_bytes_are_silence(encoding: WireEncoding, rate: int, byte: int) -> None:
+    # Zero bytes decode to a constant -32124 (mu-law) / -5504 (A-law): loud, but no sound.
+    vad = EnergyVad(SERVER_VAD, encoding=encoding, sample_rate=rate)
+    assert vad.feed(bytes([byte]) * 8 * 3000) == []
+
+
+@pytest.mark.parametrize(("encoding", "rate"), FORMATS)
+@pytest.mark.parametrize("offset", [-20000, -3000, 3000, 32000])
+def test_a_dc_offset_is_not_speech(encoding: WireEncoding, rate: int, offset: int) -> None:
+    constant = array.array("h", [offset]) * (rate * 3)
+    assert run(constant.tobytes(), encoding=encoding, rate=rate) == []
+
+
+@pytest.mark.parametrize(("encoding", "rate"), FORMATS)
+def test_speech_on_a_dc_offset_is_still_found(encoding: WireEncoding, rate: int) -> None:
+    pcm = silence(500, rate=rate) + speech_burst(800, rate=rate) + silence(1000, rate=rate)
+    shifted = array.array("h")
+    shifted.frombytes(pcm)
+    shifted = array.array("h", (max(-32768, min(32767, x + 4000)) for x in shifted))
+    assert_segment(*segment(run(shifted.tobytes(), encoding=encoding, rate=rate)), 500, 1300)
 
 
 def test_speech_shorter_than_speech_duration_gives_nothing() -> None:

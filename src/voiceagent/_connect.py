@@ -19,15 +19,21 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import attrs
+from azure.ai.voicelive.aio import ConnectionClosed, connect
 from azure.ai.voicelive.aio import ConnectionError as SdkConnectionError
-from azure.ai.voicelive.aio import connect
 from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import ClientAuthenticationError
 
-from .errors import AuthenticationError, ConfigurationError, ConnectError, ConnectionLostError
+from .errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ConnectError,
+    ConnectionLostError,
+    VoiceAgentError,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterable, Iterator
+    from collections.abc import AsyncIterator, Iterable
 
     from azure.ai.voicelive.aio import VoiceLiveConnection
     from azure.core.credentials_async import AsyncTokenCredential
@@ -36,8 +42,9 @@ __all__ = [
     "DEFAULT_SCOPE",
     "ENDPOINT_VARIABLES",
     "KEY_VARIABLES",
+    "NETWORK_ERRORS",
     "ConnectionSettings",
-    "map_errors",
+    "convert_error",
     "open_connection",
     "redact",
 ]
@@ -161,53 +168,69 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def _describe_cause(exc: BaseException) -> BaseException:
+def _root(exc: BaseException) -> BaseException:
     while exc.__cause__ is not None:
         exc = exc.__cause__
     return exc
 
 
-@contextlib.contextmanager
-def map_errors(settings: ConnectionSettings, *, opening: bool) -> Iterator[None]:
-    """Convert SDK, aiohttp and azure-identity exceptions to voiceagent errors.
+NETWORK_ERRORS: tuple[type[BaseException], ...] = (
+    SdkConnectionError,
+    ConnectionClosed,
+    aiohttp.ClientError,
+    OSError,
+    ClientAuthenticationError,
+)
+"""What the SDK and its transport raise for a network or credential failure."""
+
+
+def convert_error(
+    exc: BaseException, settings: ConnectionSettings, *, opening: bool
+) -> VoiceAgentError | None:
+    """The voiceagent error for an SDK, aiohttp or azure-identity exception, or None when
+    ``exc`` is none of those.
+
+    The result holds no reference to ``exc``: raise it *outside* the ``except`` clause
+    that caught ``exc`` (so that its ``__context__`` stays empty), because the SDK's and
+    aiohttp's exceptions carry the request headers, which hold the API key or the token.
 
     Args:
+        exc: The exception.
         settings: The connection settings (for the endpoint and the secrets to scrub).
         opening: True while the connection is being opened (failures are ConnectError),
             False once it is open (failures are ConnectionLostError).
     """
     secrets = settings.secrets()
     where = settings.endpoint
-    try:
-        yield
-    except ClientAuthenticationError as exc:
-        message = redact(str(exc.message or exc), secrets).splitlines()[0]
-        raise AuthenticationError(
-            f"could not get a Microsoft Entra ID token for {where}: {message}. "
-            "Set AZURE_VOICELIVE_API_KEY to use a key instead, or sign in (az login)."
-        ) from None
-    except (SdkConnectionError, aiohttp.ClientError, OSError) as exc:
-        root = _describe_cause(exc)
-        if isinstance(root, aiohttp.WSServerHandshakeError | aiohttp.ClientResponseError):
-            status = root.status
-            if status in (401, 403):
-                raise AuthenticationError(
-                    f"Voice Live at {where} refused the credential (HTTP {status}): "
-                    "check the API key or the identity's role assignment"
-                ) from None
-            if status == 404:
-                raise ConnectError(
-                    f"Voice Live at {where} answered HTTP 404: the endpoint has no "
-                    "/voice-live/realtime path (is this a Voice Live resource endpoint?)"
-                ) from None
-            raise ConnectError(
-                f"Voice Live at {where} refused the connection (HTTP {status})"
-            ) from None
-        if opening:
-            reason = redact(str(root) or type(root).__name__, secrets)
-            raise ConnectError(f"could not connect to Voice Live at {where}: {reason}") from None
-        reason = redact(str(exc) or type(exc).__name__, secrets)
-        raise ConnectionLostError(f"the connection to {where} was lost: {reason}") from None
+    if isinstance(exc, ClientAuthenticationError):
+        message = redact(str(exc.message or exc), secrets).splitlines()[0].rstrip(". ")
+        return AuthenticationError(
+            f"could not get a Microsoft Entra ID token for {where}: {message}; "
+            "set AZURE_VOICELIVE_API_KEY to use a key instead, or sign in (az login)"
+        )
+    if isinstance(exc, ConnectionClosed):
+        return ConnectionLostError(f"the connection to {where} closed (code {exc.code})")
+    if not isinstance(exc, SdkConnectionError | aiohttp.ClientError | OSError):
+        return None
+    root = _root(exc)
+    if isinstance(root, aiohttp.WSServerHandshakeError | aiohttp.ClientResponseError):
+        status = root.status
+        if status in (401, 403):
+            return AuthenticationError(
+                f"Voice Live at {where} refused the credential (HTTP {status}): "
+                "check the API key or the identity's role assignment"
+            )
+        if status == 404:
+            return ConnectError(
+                f"Voice Live at {where} answered HTTP 404: the endpoint has no "
+                "/voice-live/realtime path (is this a Voice Live resource endpoint?)"
+            )
+        return ConnectError(f"Voice Live at {where} refused the connection (HTTP {status})")
+    if opening:
+        reason = redact(str(root) or type(root).__name__, secrets)
+        return ConnectError(f"could not connect to Voice Live at {where}: {reason}")
+    reason = redact(str(exc) or type(exc).__name__, secrets)
+    return ConnectionLostError(f"the connection to {where} was lost: {reason}")
 
 
 @contextlib.asynccontextmanager
@@ -231,8 +254,15 @@ async def open_connection(
         credential_scopes=settings.scope,
         **kwargs,
     )
-    with map_errors(settings, opening=True):
+    error: VoiceAgentError | None = None
+    try:
         connection = await manager.__aenter__()
+    except NETWORK_ERRORS as exc:
+        error = convert_error(exc, settings, opening=True)
+        if error is None:
+            raise
+    if error is not None:
+        raise error  # outside the except clause: no chain back to the SDK's exception
     try:
         yield connection
     finally:

@@ -6,10 +6,27 @@ from typing import TYPE_CHECKING, Literal
 
 import attrs
 
+from ._translate import ItemCreated
+from .events import AgentTranscript, UserTranscript
+
 if TYPE_CHECKING:
     from .events import EndReason
 
-__all__ = ["History", "HistoryEntry", "Message", "SessionResult", "ToolCallRecord"]
+__all__ = [
+    "ROLES",
+    "History",
+    "HistoryEntry",
+    "HistoryFact",
+    "Message",
+    "SessionResult",
+    "ToolCallRecord",
+]
+
+ROLES: dict[str, Literal["user", "assistant", "system"]] = {
+    "user": "user",
+    "assistant": "assistant",
+    "system": "system",
+}
 
 
 @attrs.frozen(kw_only=True)
@@ -40,6 +57,7 @@ class ToolCallRecord:
         arguments: The JSON arguments the model sent.
         output: The output sent to the model.
         error: The model-visible error text, or None on success.
+        item_id: The function call's conversation item.
     """
 
     call_id: str
@@ -47,44 +65,68 @@ class ToolCallRecord:
     arguments: str
     output: str
     error: str | None = None
+    item_id: str | None = None
 
 
 HistoryEntry = Message | ToolCallRecord
+HistoryFact = ItemCreated | UserTranscript | AgentTranscript | ToolCallRecord
+"""What :meth:`History.apply` records."""
 
 
 class History:
-    """Entries keyed by conversation item, kept in conversation order.
+    """The conversation's entries, in the service's conversation order.
 
-    An entry's slot is reserved when its item is created (a user's audio turn becomes an
-    item before its transcript is ready), so late transcripts land in the right place.
+    Written in one place, :meth:`apply`, from what the session learns: the service's
+    ``conversation.item.created`` events give every item its place (after the item the
+    service says it follows), and text messages their text; transcripts and tool outputs
+    fill their item's place when they arrive. A user's audio turn is an item before its
+    transcript is ready, so a late transcript still lands in the right place.
     """
 
     def __init__(self) -> None:
         self._order: list[str] = []
         self._entries: dict[str, HistoryEntry] = {}
-        self._anonymous = 0
 
-    def reserve(self, key: str) -> None:
-        """Reserve a slot for item ``key`` at the end (no-op when it exists)."""
-        if key not in self._entries and key not in self._order:
+    def apply(self, fact: HistoryFact) -> None:
+        """Record one fact: an item created, a transcript, or a tool call's output."""
+        if isinstance(fact, ItemCreated):
+            self._place(fact.item_id, fact.previous_item_id)
+            # An item replayed on a new connection keeps its id and its entry.
+            if fact.text is not None and fact.role in ROLES and fact.item_id not in self._entries:
+                self._entries[fact.item_id] = Message(
+                    role=ROLES[fact.role], text=fact.text, item_id=fact.item_id
+                )
+        elif isinstance(fact, UserTranscript):
+            self._set(fact.item_id, Message(role="user", text=fact.text, item_id=fact.item_id))
+        elif isinstance(fact, AgentTranscript):
+            self._set(
+                fact.item_id,
+                Message(
+                    role="assistant",
+                    text=fact.text,
+                    item_id=fact.item_id,
+                    interrupted=fact.interrupted,
+                ),
+            )
+        elif fact.item_id:
+            self._set(fact.item_id, fact)
+
+    def entries(self) -> tuple[HistoryEntry, ...]:
+        """The entries known so far, in conversation order."""
+        return tuple(self._entries[key] for key in self._order if key in self._entries)
+
+    def _place(self, key: str, previous: str | None) -> None:
+        if key in self._entries or key in self._order:
+            return
+        if previous is not None and previous in self._order:
+            self._order.insert(self._order.index(previous) + 1, key)
+        else:
             self._order.append(key)
 
-    def set(self, key: str | None, entry: HistoryEntry) -> None:
-        """Set the entry of item ``key`` (appended when not reserved)."""
-        if key is None:
-            self._anonymous += 1
-            key = f"_anon{self._anonymous}"
+    def _set(self, key: str, entry: HistoryEntry) -> None:
         if key not in self._order:
             self._order.append(key)
         self._entries[key] = entry
-
-    def get(self, key: str) -> HistoryEntry | None:
-        """The entry of item ``key``, if set."""
-        return self._entries.get(key)
-
-    def entries(self) -> tuple[HistoryEntry, ...]:
-        """The entries set so far, in conversation order."""
-        return tuple(self._entries[key] for key in self._order if key in self._entries)
 
 
 @attrs.frozen(kw_only=True)

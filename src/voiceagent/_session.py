@@ -1,101 +1,125 @@
-"""``AgentSession``: one live conversation.
+"""``AgentSession``: one live conversation, and the owner of its loops.
 
-One Voice Live connection, one audio source and sink, one turn machine, the tools in
-flight, all in one anyio task group:
+The session owns one connection, one task group and the loops in it; everything else is
+done by the parts it wires together, each in its own module:
 
-- the **send loop** reads the source, converts frames to the wire format and appends them;
-- the **receive loop** turns each server event into turn-machine inputs and
-  voiceagent events (:mod:`._translate`), executes the machine's actions and queues
-  events for the dispatcher;
-- the **playback loop** writes the agent's audio to the sink, converted to its format;
-- the **clock loop** reports playback progress and deadlines to the machine while audio
-  is queued;
-- the **dispatch loop** calls the application's handlers, so a slow handler never delays
-  audio;
-- one task per running tool.
+- :func:`~voiceagent._resolve.resolve` derived the configuration once (the plan);
+- the **receive loop** reads wire events; :class:`~voiceagent._translate.Translator` turns
+  each into turn-machine inputs and voiceagent events (pure);
+- :class:`~voiceagent._turns.TurnMachine` turns inputs into actions (sans-IO);
+- :class:`~voiceagent._executor.Executor` carries the actions out, synchronously: client
+  events to the :class:`~voiceagent._wire.Wire` (whose **writer** sends them in order),
+  audio to the :class:`~voiceagent._player.Player` (whose **playback loop** writes the
+  sink), tools to the :class:`~voiceagent._executor.ToolRunner` (a task per call), events
+  to the history and the :class:`~voiceagent._fanout.EventBus` (whose **dispatch loop**
+  runs the handlers);
+- the **send loop** appends the source's audio; the **clock loop** tells the machine how
+  far playback got and when its deadlines pass.
+
+Only the wire's calls can fail as a lost connection; a sink or a source that fails is an
+:class:`~voiceagent.errors.AudioError`. Nothing a consumer does can hold up the receive
+loop.
 """
 
 from __future__ import annotations
 
-import base64
-import collections
 import contextlib
+import enum
 import logging
-import math
-from typing import TYPE_CHECKING, Any, Literal
+import time
+from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
 import anyio
-from azure.ai.voicelive.aio import ConnectionClosed
-from azure.ai.voicelive.aio import ConnectionError as SdkConnectionError
-from azure.ai.voicelive.models import (
-    AssistantMessageItem,
-    FunctionCallOutputItem,
-    InputTextContentPart,
-    OutputTextContentPart,
-    ResponseCreateParams,
-    SystemMessageItem,
-    UserMessageItem,
-)
+import attrs
 
 from . import _turns as t
-from ._connect import ConnectionSettings, map_errors, open_connection
-from ._history import History, HistoryEntry, Message, SessionResult, ToolCallRecord
-from ._options import to_request_session
-from ._router import EventStream
-from ._setup import (
-    input_wire,
-    output_wire,
-    turn_config,
-    with_confirmation_window,
-    with_echo_cancellation,
-)
-from ._tools import ToolContext, register_injectable
-from ._translate import Translator
-from .audio import AudioFormat, Converter, converted
+from ._connect import ConnectionSettings, open_connection
+from ._executor import Executor, ToolRunner, message_item
+from ._fanout import DEFAULT_BUFFER, EventBus, EventStream, check_buffer
+from ._history import History, HistoryEntry, Message, SessionResult
+from ._player import Player
+from ._reconnect import ReconnectPolicy, answer_owed, replay_events
+from ._router import EventRouter
+from ._tools import register_injectable
+from ._translate import NEEDS_POSITION, Translator
+from ._wire import RECEIVE_LIMIT, Uplink, Wire, check_echo
+from .audio import AudioSink, InputRecordingSink, NullSink, converted
 from .errors import (
+    AudioError,
+    AuthenticationError,
     ConfigurationError,
     ConnectError,
     ConnectionLostError,
     HandlerError,
     ServiceError,
+    SessionClosedError,
+    SessionStateError,
     VoiceAgentError,
 )
 from .events import (
     EndReason,
-    Interrupted,
+    Reconnected,
+    Reconnecting,
+    ServiceErrorReported,
     SessionEnded,
     SessionStarted,
-    ToolCallFinished,
-    ToolCallStarted,
-    TurnChanged,
-    TurnMetrics,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from types import TracebackType
 
-    from anyio.abc import TaskStatus
-    from anyio.streams.memory import MemoryObjectSendStream
-    from azure.ai.voicelive.aio import VoiceLiveConnection
+    from anyio.abc import TaskGroup
     from azure.core.credentials import AzureKeyCredential
     from azure.core.credentials_async import AsyncTokenCredential
 
     from ._agent import Agent
-    from ._options import SessionOptions
-    from .audio import AudioSink, AudioSource
+    from ._resolve import SessionPlan
+    from ._router import Registrar
+    from ._translate import Raw
+    from .audio import AudioFormat, AudioSource
 
-__all__ = ["AgentSession"]
+__all__ = ["SINK_STALL_S", "AgentSession", "SessionStatus"]
 
 log = logging.getLogger("voiceagent.session")
 
-_EVENT_BUFFER = 1024
-"""Events queued for handlers before the receive loop waits for them (backpressure)."""
-_CLOCK_S = 0.02
-"""How often the clock loop reports playback progress while audio is queued."""
-_CONFIGURE_TIMEOUT_S = 15.0
-_CLOSE_TIMEOUT_S = 5.0
-_HARMLESS_ERRORS = frozenset({"response_cancel_not_active"})
+_CLOCK_S: Final = 0.02
+"""The shortest sleep of the clock loop while audio is queued."""
+_REPORT_WAIT_S: Final = 0.5
+"""The longest the clock waits for a position-reporting sink's next report."""
+_CONFIGURE_TIMEOUT_S: Final = 15.0
+_CLOSE_TIMEOUT_S: Final = 5.0
+_HARMLESS_ERRORS: Final = frozenset({"response_cancel_not_active"})
+_QUIET_POLL_S: Final = 0.05
+"""How often a session about to change connections looks for a quiet moment."""
+SINK_STALL_S: Final = 10.0
+"""A sink whose played position has not moved for this long while audio is queued for it
+(and it is not paused) is stuck: the session ends with an
+:class:`~voiceagent.errors.AudioError` instead of waiting for it forever."""
+
+
+class SessionStatus(enum.Enum):
+    """Where a session is in its life."""
+
+    NEW = "new"
+    """Created by ``agent.session()``, not entered yet."""
+    CONNECTING = "connecting"
+    """``async with`` is opening the connection and configuring the service."""
+    ACTIVE = "active"
+    """The conversation is running."""
+    CLOSING = "closing"
+    """The ``async with`` block is being left: loops stop, audio drains, things close."""
+    CLOSED = "closed"
+    """Over: nothing can be sent any more (:meth:`AgentSession.result` stays readable)."""
+
+
+_TRANSITIONS: Final[dict[SessionStatus, frozenset[SessionStatus]]] = {
+    SessionStatus.NEW: frozenset({SessionStatus.CONNECTING}),
+    SessionStatus.CONNECTING: frozenset({SessionStatus.ACTIVE, SessionStatus.CLOSED}),
+    SessionStatus.ACTIVE: frozenset({SessionStatus.CLOSING}),
+    SessionStatus.CLOSING: frozenset({SessionStatus.CLOSED}),
+    SessionStatus.CLOSED: frozenset(),
+}
 
 
 class AgentSession:
@@ -103,14 +127,15 @@ class AgentSession:
 
     Create it with ``agent.session(...)`` and enter it with ``async with``; leaving the
     block ends the conversation and closes the connection. ``agent.run(...)`` does both
-    and waits for the end.
+    and waits for the end. The session owns the audio source and sink it was given: it
+    closes both when it ends.
     """
 
     def __init__(
         self,
         agent: Agent,
         *,
-        options: SessionOptions,
+        plan: SessionPlan,
         source: AudioSource | None,
         sink: AudioSink | None,
         endpoint: str | None,
@@ -120,9 +145,11 @@ class AgentSession:
         history: tuple[Message, ...] = (),
     ) -> None:
         self.agent = agent
-        self.options = options
+        self.plan = plan
         self.source = source
-        self.sink = sink
+        self.sink: AudioSink = NullSink(plan.output_format) if sink is None else sink
+        """The sink the agent's audio goes to (a :class:`~voiceagent.audio.NullSink`
+        when the session was given none)."""
         self._connect_args: dict[str, Any] = {
             "endpoint": endpoint,
             "credential": credential,
@@ -130,62 +157,77 @@ class AgentSession:
             "scope": scope,
         }
         self._initial_history = history
-        self._tools = agent.tools
-        self._router = agent.router
-        self._fatal_handlers = agent.handler_errors_fatal
-        audio_out = "audio" in options.effective_modalities
-        self.input_format: AudioFormat | None = (
-            input_wire(source.format, options) if source is not None else None
-        )
-        """The wire format of the user's audio (the source is converted to it)."""
-        self.output_format: AudioFormat | None = (
-            output_wire(sink.format, options) if sink is not None and audio_out else None
-        )
-        """The wire format of the agent's audio (converted to the sink's format)."""
-        options = with_echo_cancellation(options, source, sink)
-        options = with_confirmation_window(options, agent.interruption_window_ms)
-        self.options = options
-        self._machine = t.TurnMachine(
-            turn_config(options, agent.interruption_window_ms, agent.shortest_turn_ms)
-        )
+        self._status = SessionStatus.NEW
+        self._machine = t.TurnMachine(plan.turns)
         self._history = History()
+        self._router = EventRouter()
+        self._bus = EventBus(
+            [agent.router, self._router],
+            buffer=agent.event_buffer,
+            fatal=agent.fatal_handler_errors,
+            on_fatal=self._on_handler_error,
+        )
+        self._bus.session = self
         self._translator = Translator(
-            self.output_format or AudioFormat(), self._history, self._cancel_on_interrupt
+            bytes_per_ms=plan.output_format.bytes_per_ms,
+            cancel_on_interrupt=plan.cancel_on_interrupt,
         )
+        self._player = Player(self.sink, plan.output_format, self._wake_clock)
+        self._tools = ToolRunner(
+            agent.tools,
+            self,
+            max_output_chars=agent.max_tool_output_chars,
+            finished=self._feed,
+            publish=self._publish,
+        )
+        self._policy: ReconnectPolicy = plan.reconnect
+        fmt = plan.input_format
+        self._uplink = Uplink(0 if fmt is None else fmt.bytes_for_ms(self._policy.buffer_ms))
         self._settings: ConnectionSettings | None = None
-        self._conn: VoiceLiveConnection | None = None
-        self._tg: anyio.abc.TaskGroup | None = None
+        self._link: _Link | None = None
+        self._executor: Executor | None = None
+        self._tg: TaskGroup | None = None
         self._stack: contextlib.AsyncExitStack | None = None
-        self._events_send, self._events_recv = anyio.create_memory_object_stream[object](
-            _EVENT_BUFFER
-        )
-        self._subscribers: list[MemoryObjectSendStream[object]] = []
-        self._playback: collections.deque[bytes | None] = collections.deque()
-        """Agent audio (wire format) waiting for the sink; None marks an item's end."""
-        self._playback_ready = anyio.Event()
-        self._out_converter: Converter | None = None
-        self._clock_wake = anyio.Event()
-        self._tool_scopes: dict[str, anyio.CancelScope] = {}
-        self._ended = anyio.Event()
+        self._clock_wake: anyio.Event | None = None
+        self._ended: anyio.Event | None = None
         self._ending = False
         self._source_done = False
+        self._barrier_pending = False
         self._reason: EndReason | None = None
         self._error: BaseException | None = None
         self._session_id: str | None = None
-        self._turn_started_at: float | None = None
-        self._barrier_pending = False
         self._uncommitted_ms = 0.0
         """Input audio appended since the last commit (ours or the server's)."""
         self._requests: dict[str, str] = {}
         """Event ids of our own commits and response requests, until answered or failed."""
         self._request_count = 0
 
-    # -- public API ----------------------------------------------------------------
+    # -- public API --------------------------------------------------------------------
+
+    @property
+    def status(self) -> SessionStatus:
+        """Where the session is in its life."""
+        return self._status
 
     @property
     def state(self) -> t.TurnState:
-        """The current turn state."""
+        """The current turn state (who holds the conversation's turn)."""
         return self._machine.state
+
+    @property
+    def options(self) -> Any:
+        """The session options in force (:class:`~voiceagent.options.SessionOptions`)."""
+        return self.plan.options
+
+    @property
+    def input_format(self) -> AudioFormat | None:
+        """The wire format of the user's audio (the source is converted to it)."""
+        return self.plan.input_format
+
+    @property
+    def output_format(self) -> AudioFormat:
+        """The wire format of the agent's audio (converted to the sink's format)."""
+        return self.plan.output_format
 
     @property
     def history(self) -> tuple[HistoryEntry, ...]:
@@ -198,82 +240,83 @@ class AgentSession:
         return self._session_id
 
     async def send_text(self, text: str) -> None:
-        """Send a user message and ask the agent to answer it.
+        """Send a user message and ask the agent to answer it (interrupting it if it is
+        speaking).
 
         Args:
             text: What the user says.
+
+        Raises:
+            ConfigurationError: ``text`` is not a non-empty str, or too large to send.
+            SessionClosedError: The session has ended.
         """
-        conn = self._require_open()
-        await self._interrupt_if_speaking()
-        await conn.conversation.item.create(
-            item=UserMessageItem(content=[InputTextContentPart(text=text)])
-        )
-        self._history.set(None, Message(role="user", text=text))
-        self._turn_started_at = self._now()
-        await self._execute(
-            self._machine.handle(t.Commit(audio=False, played_ms=self._played()), self._now())
-        )
+        _check_text(text, "send_text")
+        check_echo(message_item("user", text), "send_text()'s message")
+        self._feed(t.UserText(text=text, played_ms=self._played_for_api()))
+        await self._flush()
 
     async def add_message(self, role: Literal["user", "assistant", "system"], text: str) -> None:
-        """Add a message to the conversation without asking for an answer (history injection).
+        """Add a message to the conversation without asking for an answer (history
+        injection).
 
         Args:
             role: ``"user"``, ``"assistant"`` or ``"system"``.
             text: The message's text.
 
         Raises:
-            ConfigurationError: An unknown role.
+            ConfigurationError: An unknown role, or a text that is not a non-empty str or
+                is too large to send.
+            SessionClosedError: The session has ended.
         """
-        conn = self._require_open()
-        item: UserMessageItem | AssistantMessageItem | SystemMessageItem
-        if role == "user":
-            item = UserMessageItem(content=[InputTextContentPart(text=text)])
-        elif role == "assistant":
-            item = AssistantMessageItem(content=[OutputTextContentPart(text=text)])
-        elif role == "system":
-            item = SystemMessageItem(content=[InputTextContentPart(text=text)])
-        else:
+        if role not in ("user", "assistant", "system"):
             raise ConfigurationError(
                 f"add_message role must be 'user', 'assistant' or 'system', not {role!r}"
             )
-        await conn.conversation.item.create(item=item)
-        self._history.set(None, Message(role=role, text=text))
+        _check_text(text, "add_message")
+        check_echo(message_item(role, text), "add_message()'s message")
+        self._require_active()
+        self._execute([t.AddMessage(role=role, text=text)])
+        await self._flush()
 
     async def say(self, text: str) -> None:
         """Make the agent speak ``text`` as is, now (interrupting itself if it is speaking).
 
         Args:
             text: What the agent says.
+
+        Raises:
+            ConfigurationError: ``text`` is not a non-empty str, or too large to send.
+            SessionClosedError: The session has ended.
         """
-        conn = self._require_open()
-        await self._interrupt_if_speaking()
-        message = AssistantMessageItem(content=[OutputTextContentPart(text=text)])
-        await conn.response.create(
-            response=ResponseCreateParams(pre_generated_assistant_message=message),
-            event_id=self._track("create"),
-        )
-        await self._execute(self._machine.handle(t.ResponseRequested(), self._now()))
+        _check_text(text, "say")
+        check_echo(message_item("assistant", text), "say()'s text")
+        self._feed(t.Say(text=text, played_ms=self._played_for_api()))
+        await self._flush()
 
     async def interrupt(self) -> None:
         """Stop the agent now: clear its queued audio, cancel its answer, and truncate the
-        conversation to what the user heard."""
-        self._require_open()
-        played = self._played()
-        await self._execute(self._machine.handle(t.Interrupt(played_ms=played), self._now()))
+        conversation to what the user heard.
+
+        Raises:
+            SessionClosedError: The session has ended.
+        """
+        self._feed(t.Interrupt(played_ms=self._played_for_api()))
+        await self._flush()
 
     async def commit(self) -> None:
-        """End the user's turn (manual or push-to-talk turns) and ask for an answer."""
-        self._require_open()
-        self._turn_started_at = self._now()
-        await self._execute(
-            self._machine.handle(t.Commit(audio=True, played_ms=self._played()), self._now())
-        )
+        """End the user's turn (manual or push-to-talk turns) and ask for an answer.
+
+        Raises:
+            SessionClosedError: The session has ended.
+        """
+        self._feed(t.Commit(audio=True, played_ms=self._played_for_api()))
+        await self._flush()
 
     def end(self) -> None:
         """End the conversation once the agent has finished its current answer.
 
-        Safe to call from tools and handlers; the session ends as soon as no response is
-        active, no tool is running and the agent's audio has been played.
+        Safe to call from tools and handlers, and more than once; the session ends as soon
+        as no response is active, no tool is running and the agent's audio has been played.
         """
         if not self._ending:
             self._ending = True
@@ -285,7 +328,14 @@ class AgentSession:
         When the session ends on its own, the body of its ``async with`` block is
         cancelled like the body of a task group; ``wait()`` still returns the result (the
         next await in the block is cancelled).
+
+        Raises:
+            SessionStateError: The session was never entered.
         """
+        if self._ended is None:
+            raise SessionStateError(
+                "the session has not started: use `async with agent.session(...) as session:`"
+            )
         try:
             await self._ended.wait()
         except anyio.get_cancelled_exc_class():
@@ -301,62 +351,112 @@ class AgentSession:
             history=self.history, reason=self._reason or EndReason.ENDED, error=self._error
         )
 
-    def events(self) -> EventStream:
+    def events(self, *types: type | str, buffer: int = DEFAULT_BUFFER) -> EventStream:
         """Subscribe to the session's events (voiceagent events and SDK server events).
 
         The subscription starts at this call, so ``stream = session.events()`` before
         ``await session.send_text(...)`` misses nothing. Iterate with ``async for``; the
-        stream ends with the session (after ``SessionEnded``). Up to 1024 events wait for
-        a slow reader; beyond that the session waits for it (nothing is dropped).
-        """
-        send, recv = anyio.create_memory_object_stream[object](_EVENT_BUFFER)
-        if self._reason is not None and self._ended.is_set():
-            send.close()
-        else:
-            self._subscribers.append(send)
-        return EventStream(recv)
+        stream ends with the session (after :class:`~voiceagent.events.SessionEnded`).
 
-    # -- lifecycle -----------------------------------------------------------------
+        A subscription never holds the session up: it buffers at most ``buffer`` events,
+        and a reader that falls that far behind loses the oldest (the log warns, and the
+        reader next gets an :class:`~voiceagent.events.EventsDropped` with the count).
+        Ask only for what you read: ``session.events(UserTranscript, AgentTranscript)``.
+
+        Args:
+            *types: Event classes (subclasses match too) or wire type strings; none for
+                every event.
+            buffer: The most events held for a slow reader.
+
+        Returns:
+            The subscription.
+
+        Raises:
+            ConfigurationError: A type that is not a class or a string, or a bad buffer.
+        """
+        for key in types:
+            if not isinstance(key, type | str) or key == "":
+                raise ConfigurationError(
+                    f"events() takes event classes or wire type strings, not {key!r}"
+                )
+        return self._bus.subscribe(types, check_buffer(buffer, "events() buffer"))
+
+    @overload
+    def on(self, event: type[Any]) -> Registrar[Any]: ...
+    @overload
+    def on(self, event: str) -> Registrar[Any]: ...
+    def on(self, event: type[Any] | str) -> Registrar[Any]:
+        """Register a handler for this session only (after the agent's own handlers):
+        ``@session.on(UserTranscript)``. See :meth:`voiceagent.Agent.on`.
+
+        Returns:
+            A decorator that registers the handler and returns it unchanged.
+        """
+        return self._router.on(event)
+
+    # -- lifecycle -----------------------------------------------------------------------
 
     async def __aenter__(self) -> AgentSession:
+        self._move(SessionStatus.CONNECTING)
+        self._ended = anyio.Event()
         stack = contextlib.AsyncExitStack()
-        await stack.__aenter__()
-        tg: anyio.abc.TaskGroup | None = None
+        tg: TaskGroup | None = None
         try:
-            settings = ConnectionSettings.resolve(model=self.options.model, **self._connect_args)
+            settings = ConnectionSettings.resolve(
+                model=self.plan.options.model, **self._connect_args
+            )
             self._settings = settings
             stack.push_async_callback(settings.aclose)
-            self._conn = await stack.enter_async_context(
-                open_connection(settings, query=self.options.connect_query)
+            self._executor = Executor(
+                uplink=self._uplink,
+                player=self._player,
+                tools=self._tools,
+                bus=self._bus,
+                history=self._history,
+                track=self._track,
+                committed=self._on_committed,
+                wake=self._wake_clock,
             )
-            await self._configure()
-            for message in self._initial_history:
-                await self.add_message(message.role, message.text)
-            # The task group is entered last and exited first, on its own (not through
-            # the stack), so that its cancel scope nests inside the caller's block.
+            link = await self._connect(first=True)
+            stack.push_async_callback(self._close_current_link)
+            self._link = link
+            self._uplink.attach(link.wire)
+            # No await from here on: nothing can interrupt the start half-way.
             tg = anyio.create_task_group()
             await tg.__aenter__()
-            self._tg = tg
-            await tg.start(self._guard, self._dispatch_loop)
-            await tg.start(self._guard, self._receive_loop)
-            await tg.start(self._guard, self._clock_loop)
-            if self.sink is not None:
-                await tg.start(self._guard, self._playback_loop)
+            self._tg = self._tools.task_group = tg
+            for loop in (
+                self._bus.run,
+                self._link_loop,
+                self._clock_loop,
+                self._player.run,
+                self._recycle_loop,
+            ):
+                tg.start_soon(self._guard, loop)
             if self.source is not None:
-                await tg.start(self._guard, self._send_loop)
-            if self.agent.greeting_text:
-                await self.say(self.agent.greeting_text)
+                tg.start_soon(self._guard, self._send_loop)
+            self._player.start()
+            for message in self._initial_history:
+                self._execute([t.AddMessage(role=message.role, text=message.text)])
+            if self.agent.greeting:
+                self._feed(t.Say(text=self.agent.greeting, played_ms=self._player.played_ms()))
         except BaseException as exc:
-            if tg is not None:
-                tg.cancel_scope.cancel()
-                with contextlib.suppress(BaseException):
-                    await tg.__aexit__(type(exc), exc, exc.__traceback__)
-            self._tg = None
             with anyio.CancelScope(shield=True):
-                await stack.__aexit__(None, None, None)
-            self._close_streams()
+                if tg is not None:
+                    tg.cancel_scope.cancel()
+                    with contextlib.suppress(BaseException):
+                        await tg.__aexit__(type(exc), exc, exc.__traceback__)
+                self._tg = None
+                await stack.aclose()
+                await self._close_audio()
+                self._reason = self._reason or EndReason.ERROR
+                await self._bus.close(SessionEnded(reason=self._reason, error=exc))
+            self._move(SessionStatus.CLOSED)
+            self._ended.set()
             raise
         self._stack = stack
+        self._move(SessionStatus.ACTIVE)
+        self._maybe_finish()
         return self
 
     async def __aexit__(
@@ -365,6 +465,7 @@ class AgentSession:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
+        self._move(SessionStatus.CLOSING)
         if self._reason is None:
             if exc is not None and not isinstance(exc, Exception):
                 self._reason = EndReason.CANCELLED
@@ -376,18 +477,28 @@ class AgentSession:
         tg, self._tg = self._tg, None
         suppressed = False
         try:
-            if self.sink is not None and self._reason is EndReason.INPUT_FINISHED:
+            if self._reason is EndReason.INPUT_FINISHED:
                 with anyio.CancelScope(shield=True), anyio.move_on_after(_CLOSE_TIMEOUT_S):
-                    await self.sink.drain()
+                    await self._drain_sink()
             if tg is not None:
                 tg.cancel_scope.cancel()
-                suppressed = bool(await tg.__aexit__(exc_type, exc, tb))
+                try:
+                    suppressed = bool(await tg.__aexit__(exc_type, exc, tb))
+                except BaseExceptionGroup as group:
+                    # The block's own exception, wrapped by the task group: let it go on
+                    # as itself (the loops never raise; they end the session instead).
+                    if exc is None or group.exceptions != (exc,):
+                        raise
         finally:
             with anyio.CancelScope(shield=True):
+                self._player.stop()
                 if stack is not None:
-                    await stack.__aexit__(None, None, None)
+                    await stack.aclose()
+                await self._close_audio()
+                assert self._ended is not None
                 self._ended.set()
-                await self._drain_events()
+                await self._bus.close(SessionEnded(reason=self._reason, error=self._error))
+            self._move(SessionStatus.CLOSED)
         if (
             self._reason is EndReason.ERROR
             and self._error is not None
@@ -396,188 +507,451 @@ class AgentSession:
             raise self._error
         return suppressed
 
-    def _close_streams(self) -> None:
-        for send in self._subscribers:
-            send.close()
-        self._events_send.close()
-        self._events_recv.close()
+    async def _drain_sink(self) -> None:
+        try:
+            await self.sink.drain()
+        except Exception as exc:
+            log.warning("draining %s failed: %r", type(self.sink).__name__, exc)
 
-    async def _drain_events(self) -> None:
-        """Deliver what is still queued, then ``SessionEnded``, and end ``events()``."""
-        pending: list[object] = []
-        while True:
+    async def _close_audio(self) -> None:
+        """Close the source and the sink: the session owns both."""
+        for obj in (self.source, self.sink):
+            aclose: Callable[[], Awaitable[None]] | None = getattr(obj, "aclose", None)
+            if aclose is None:
+                continue
             try:
-                pending.append(self._events_recv.receive_nowait())
-            except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
-                break
-        pending.append(SessionEnded(reason=self._reason or EndReason.ENDED, error=self._error))
-        for event in pending:
-            try:
-                await self._router.dispatch(event, fatal=False)
-            except Exception:  # pragma: no cover - dispatch logs handler errors itself
-                log.exception("dispatching %s failed", type(event).__name__)
-            for send in self._subscribers:
-                with contextlib.suppress(
-                    anyio.WouldBlock, anyio.ClosedResourceError, anyio.BrokenResourceError
-                ):
-                    send.send_nowait(event)
-        self._close_streams()
+                with anyio.move_on_after(_CLOSE_TIMEOUT_S):
+                    await aclose()
+            except Exception as exc:
+                log.warning("closing %s failed: %r", type(obj).__name__, exc)
+                if self._error is None and self._reason in (None, EndReason.INPUT_FINISHED):
+                    self._error = AudioError(f"closing {type(obj).__name__} failed: {exc!r}")
 
-    # -- configuration -------------------------------------------------------------
+    def _move(self, status: SessionStatus) -> None:
+        if status not in _TRANSITIONS[self._status]:
+            if self._status is SessionStatus.NEW:
+                raise SessionStateError(
+                    "the session has not started: use `async with agent.session(...) as session:`"
+                )
+            raise SessionStateError(
+                f"a session cannot go from {self._status.value} to {status.value}: each "
+                "session is entered once; start a new one with agent.session()"
+            )
+        self._status = status
 
-    async def _configure(self) -> None:
-        conn = self._connection()
-        request = to_request_session(
-            self.options,
-            tools=[spec.to_sdk() for spec in self._tools],
-            input_audio_format=self.input_format,
-            output_audio_format=self.output_format,
-        )
-        settings = self._settings
-        assert settings is not None
-        with map_errors(settings, opening=True):
-            await conn.session.update(session=request)
-            with anyio.fail_after(_CONFIGURE_TIMEOUT_S):
-                while True:
-                    event: Any = await conn.recv()
-                    kind = event.type
-                    if kind == "session.created":
-                        self._session_id = event.session.id
-                    elif kind == "session.updated":
-                        self._session_id = event.session.id or self._session_id
-                        await self._publish(
+    # -- configuration -------------------------------------------------------------------
+
+    async def _configure(self, wire: Wire, *, first: bool) -> None:
+        await wire.send({"type": "session.update", "session": self.plan.request.as_dict()})
+        with anyio.fail_after(_CONFIGURE_TIMEOUT_S):
+            while True:
+                raw = await wire.recv()
+                kind = raw["type"]
+                if kind in ("session.created", "session.updated"):
+                    self._session_id = _session_field(raw, "id") or self._session_id
+                    expires = _session_expiry(raw)
+                    wire.expires_at = expires if expires is not None else wire.expires_at
+                if kind == "session.updated":
+                    if first:
+                        self._publish(
                             SessionStarted(
                                 session_id=self._session_id or "",
-                                model=self.options.model,
-                                session=event.session,
+                                model=self.plan.options.model,
+                                session=_sdk_session(raw),
                             )
                         )
-                        return
-                    elif kind == "error":
-                        error = event.error
-                        raise ConfigurationError(
-                            f"Voice Live rejected the session configuration: {error.message}"
-                            + (f" (param {error.param})" if error.param else "")
-                        )
+                    return
+                if kind == "error":
+                    error = raw.get("error")
+                    details = error if isinstance(error, dict) else {}
+                    param = details.get("param")
+                    raise ConfigurationError(
+                        "Voice Live rejected the session configuration: "
+                        f"{details.get('message', '')}" + (f" (param {param})" if param else "")
+                    )
 
-    # -- loops ---------------------------------------------------------------------
+    # -- connections -----------------------------------------------------------------------
 
-    async def _guard(
-        self,
-        loop: Callable[..., Awaitable[None]],
-        *,
-        task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
-    ) -> None:
-        """Run one loop; its failure ends the session with that error (not a group)."""
+    async def _open_link(self, *, first: bool) -> _Link:
+        """Open and configure one connection (closed again if configuring fails)."""
         settings = self._settings
         assert settings is not None
+        stack = contextlib.AsyncExitStack()
         try:
-            with map_errors(settings, opening=False):
-                await loop(task_status=task_status)
+            connection = await stack.enter_async_context(
+                open_connection(
+                    settings,
+                    query=dict(self.plan.query),
+                    connection_options={"max_msg_size": RECEIVE_LIMIT},
+                )
+            )
+            wire = Wire(connection, settings)
+            await self._configure(wire, first=first)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await stack.aclose()
+            raise
+        return _Link(wire=wire, stack=stack)
+
+    async def _connect(self, *, first: bool, reason: str = "", tried: int = 0) -> _Link:
+        """Open a connection, trying again as the policy says.
+
+        A refused credential or a rejected configuration is final at once; refused or
+        failed connections are tried up to ``attempts`` times (``tried`` of them already
+        spent on this outage) with backoff.
+
+        Raises:
+            AuthenticationError: The credential was refused.
+            ConfigurationError: The service rejected the configuration.
+            ConnectError: The first connection could not be opened (policy exhausted).
+            ConnectionLostError: A reconnection failed as often as the policy allows.
+        """
+        policy = self._policy
+        attempts = max(1, policy.attempts)
+        last: VoiceAgentError | None = None
+        for attempt in range(tried + 1, attempts + 1):
+            if not first:
+                self._publish(Reconnecting(attempt=attempt, reason=reason))
+            await anyio.sleep(policy.backoff_s(attempt))
+            try:
+                link = await self._open_link(first=first)
+            except (AuthenticationError, ConfigurationError):
+                raise
+            except (ConnectError, ConnectionLostError, TimeoutError) as exc:
+                last = (
+                    exc
+                    if isinstance(exc, VoiceAgentError)
+                    else ConnectError("the service did not confirm the session configuration")
+                )
+                log.info("connection attempt %d of %d failed: %s", attempt, attempts, last)
+                continue
+            link.attempt = 0 if first else attempt
+            return link
+        if first:
+            assert last is not None
+            raise last
+        raise ConnectionLostError(
+            f"could not reconnect after {attempts} attempt(s): {last or reason}"
+        )
+
+    async def _link_loop(self) -> None:
+        """Run the current connection; when it fails, reconnect as the policy says."""
+        while True:
+            link = self._link
+            assert link is not None
+            failure = await self._run_link(link)
+            if link is not self._link:
+                # Retired by a planned move to the next connection, already attached.
+                await _close_link(link)
+                continue
+            if failure is None or self._reason is not None:
+                return
+            if not self._policy.enabled:
+                raise failure
+            await self._recover(failure)
+
+    async def _run_link(self, link: _Link) -> ConnectionLostError | None:
+        """Run one connection's writer and receiver until it fails (its error) or is
+        retired (None)."""
+        failure: ConnectionLostError | None = None
+        async with anyio.create_task_group() as tg:
+            link.scope = tg.cancel_scope
+
+            async def run(loop: Callable[[], Awaitable[None]]) -> None:
+                nonlocal failure
+                try:
+                    await loop()
+                except ConnectionLostError as exc:
+                    failure = failure or exc
+                    tg.cancel_scope.cancel()
+
+            tg.start_soon(run, link.wire.run)
+            tg.start_soon(run, lambda: self._receive_loop(link.wire))
+        return failure
+
+    async def _recover(self, failure: ConnectionLostError) -> None:
+        """The connection dropped: fail what was in flight, reconnect, carry on."""
+        started = anyio.current_time()
+        log.warning("%s; reconnecting", failure)
+        self._uplink.detach()
+        self._execute(
+            self._machine.handle(
+                t.ConnectionLost(played_ms=self._player.played_ms()), anyio.current_time()
+            )
+        )
+        old = self._link
+        # A connection that did not last counts as one more attempt of the same outage.
+        lived = old is not None and anyio.current_time() - old.opened >= self._policy.stable_s
+        tried = 0 if old is None or lived else old.attempt
+        link = await self._connect(first=False, reason=str(failure), tried=tried)
+        if old is not None:
+            await _close_link(old)
+        self._move_to(link, started)
+
+    def _move_to(self, link: _Link, started: float) -> None:
+        """Carry the conversation over to ``link`` (synchronous: nothing interleaves)."""
+        history = self._history.entries()
+        running = self._machine.running_calls()
+        events = replay_events(history, running)
+        for event in events:
+            link.wire.post(event)
+        for event in self._uplink.resend_events():
+            link.wire.post(event)
+        if self._barrier_pending:
+            link.wire.post({"type": "session.update", "session": {}})
+        self._requests.clear()
+        self._link = link
+        self._uplink.attach(link.wire)
+        self._execute(
+            self._machine.handle(
+                t.Resumed(answer_owed=answer_owed(history, tools_running=bool(running))),
+                anyio.current_time(),
+            )
+        )
+        self._publish(
+            Reconnected(gap_ms=(anyio.current_time() - started) * 1000, replayed_items=len(events))
+        )
+        self._maybe_finish()
+
+    async def _recycle_loop(self) -> None:
+        """Move to a new connection before the service ends this one's session: at a
+        quiet moment, or at the last safe one."""
+        policy = self._policy
+        if not policy.enabled:
+            return
+        while True:
+            link = self._link
+            assert link is not None
+            expires = link.wire.expires_at
+            if expires is None:
+                return
+            await anyio.sleep(max(0.0, expires - policy.recycle_s - time.time()))
+            if link is not self._link:
+                continue  # it was replaced already (a drop came first)
+            started = anyio.current_time()
+            with anyio.move_on_after(max(0.0, expires - policy.last_safe_s - time.time())):
+                following = await self._connect(
+                    first=False, reason="the service's session ends soon (expires_at)"
+                )
+            if link is not self._link:
+                continue
+            deadline = expires - policy.last_safe_s
+            while not self._quiet() and time.time() < deadline:  # noqa: ASYNC110 - two clocks
+                await anyio.sleep(_QUIET_POLL_S)
+            if link is not self._link:
+                await _close_link(following)
+                continue
+            if not self._quiet():
+                self._execute(
+                    self._machine.handle(
+                        t.ConnectionLost(played_ms=self._player.played_ms()),
+                        anyio.current_time(),
+                    )
+                )
+            self._move_to(following, started)
+            if link.scope is not None:
+                link.scope.cancel()  # the link loop closes it and runs the new one
+
+    def _quiet(self) -> bool:
+        """Nobody speaks and nothing runs: a good moment to change connections."""
+        return self._machine.state is t.TurnState.IDLE and not self._tools.running
+
+    async def _close_current_link(self) -> None:
+        link, self._link = self._link, None
+        if link is not None:
+            await _close_link(link)
+
+    # -- loops ---------------------------------------------------------------------------
+
+    async def _guard(self, loop: Callable[..., Awaitable[None]]) -> None:
+        """Run one loop; its failure ends the session with that error (not a group)."""
+        try:
+            await loop()
         except ConnectionLostError as exc:
             self._fail(EndReason.CONNECTION_LOST, exc)
         except VoiceAgentError as exc:
             self._fail(EndReason.ERROR, exc)
         except Exception as exc:
-            log.exception("voiceagent session loop %s failed", loop.__name__)
+            log.exception("voiceagent session loop %s failed", getattr(loop, "__name__", loop))
             self._fail(EndReason.ERROR, exc)
 
-    async def _send_loop(
-        self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
-    ) -> None:
-        conn = self._connection()
+    async def _send_loop(self) -> None:
         source = self.source
+        fmt = self.plan.input_format
         assert source is not None
-        assert self.input_format is not None
-        task_status.started()
+        assert fmt is not None
+        sink = self.sink
         record = (
-            getattr(self.sink, "record_input", None)
-            if getattr(self.sink, "records_input", False)
+            sink.record_input
+            if isinstance(sink, InputRecordingSink) and sink.records_input
             else None
         )
-        bytes_per_ms = self.input_format.bytes_per_ms
-        async for frame in converted(source, self.input_format):
-            # A plain dict: the SDK's append() builds a model per frame and serializes it
-            # (about 3x the cost), 50 times a second per session.
-            await conn.send(
-                {"type": "input_audio_buffer.append", "audio": base64.b64encode(frame).decode()}
-            )
-            self._uncommitted_ms += len(frame) / bytes_per_ms
-            if record is not None:
-                record(frame, self.input_format)
-        await self._on_source_end()
-
-    async def _on_source_end(self) -> None:
-        conn = self._connection()
-        # A round trip through the server: everything appended before it has been
-        # processed (VAD included) once its answer arrives.
-        await conn.session.update(session={})
-        self._barrier_pending = True
-
-    async def _receive_loop(
-        self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
-    ) -> None:
-        conn = self._connection()
-        settings = self._settings
-        assert settings is not None
-        task_status.started()
+        bytes_per_ms = fmt.bytes_per_ms
+        frames = converted(source, fmt).__aiter__()
         while True:
             try:
-                event = await conn.recv()
-            except ConnectionClosed as exc:
-                if not self._ending:
-                    self._fail(
-                        EndReason.CONNECTION_LOST,
-                        ConnectionLostError(
-                            f"the connection to {settings.endpoint} closed (code {exc.code})"
-                        ),
-                    )
-                return
-            except SdkConnectionError as exc:
-                log.warning("ignoring an unreadable message from the service: %s", exc)
-                continue
-            await self._on_server_event(event)
+                frame = await frames.__anext__()
+            except StopAsyncIteration:
+                break
+            except VoiceAgentError:
+                raise
+            except Exception as exc:
+                raise AudioError(
+                    f"the audio source {type(source).__name__} failed: {exc!r}"
+                ) from exc
+            await self._uplink.send_audio(frame)
+            self._uncommitted_ms += len(frame) / bytes_per_ms
+            if record is not None:
+                record(frame, fmt)
+        # A round trip through the server: everything appended before it has been
+        # processed (VAD included) once its answer arrives.
+        self._barrier_pending = True
+        self._uplink.post({"type": "session.update", "session": {}})
 
-    async def _on_server_event(self, event: Any) -> None:
-        # SDK models decode a field on every attribute read: read raw fields, once.
-        kind = event.get("type")
+    async def _receive_loop(self, wire: Wire) -> None:
+        while True:
+            raw = await wire.recv()
+            if wire is not self._uplink.wire:
+                return  # this connection was replaced: what it says no longer counts
+            self._on_wire(raw)
+
+    def _on_wire(self, raw: Raw) -> None:
+        kind = str(raw["type"])
         if kind == "session.updated" and self._barrier_pending:
             self._barrier_pending = False
             self._source_done = True
-            manual = not self._machine.config.server_detects_turns
-            if self._machine.state is t.TurnState.USER_SPEAKING or (
-                manual and self._uncommitted_ms > 0
-            ):
-                # The source ended mid-turn: that is the end of the user's turn.
-                self._turn_started_at = self._now()
-                await self._execute(
-                    self._machine.handle(
-                        t.Commit(audio=True, played_ms=self._played()), self._now()
-                    )
+            self._feed(
+                t.InputEnded(
+                    uncommitted_audio=self._uncommitted_ms > 0,
+                    played_ms=self._player.played_ms(),
                 )
-            self._maybe_finish()
+            )
             return
-        if kind == "error":
-            await self._on_error(event)
-        elif kind == "input_audio_buffer.speech_stopped":
-            self._turn_started_at = self._now()
-        elif kind == "response.text.delta" and self._turn_started_at is not None:
-            await self._publish_latency(event["response_id"])
-        elif kind == "input_audio_buffer.committed":
+        if kind == "input_audio_buffer.committed":
             self._uncommitted_ms = 0.0
-        elif kind == "response.audio.done" and self.sink is not None:
-            self._playback.append(None)
-            self._playback_ready.set()
-        now = self._now()
-        played = self._played()
-        inputs, events = self._translator.translate(event, played_ms=played, kind=kind)
-        for item in inputs:
-            await self._execute(self._machine.handle(item, now))
-        for app_event in events:
-            self._record_history(app_event)
-            await self._publish(app_event)
-        await self._publish(event)
+            self._uplink.committed()
+        played = self._player.played_ms() if kind in NEEDS_POSITION else None
+        translation = self._translator.translate(raw, played)
+        executor = self._executor
+        assert executor is not None
+        if translation.item is not None:
+            executor.remember(translation.item)
+        now = anyio.current_time()
+        for item in translation.inputs:
+            executor.execute(self._machine.handle(item, now))
+        for event in translation.events:
+            if isinstance(event, ServiceErrorReported):
+                self._on_error(event)
+            executor.publish(event)
+        self._bus.publish_wire(raw, kind)
         self._maybe_finish()
+
+    def _on_error(self, error: ServiceErrorReported) -> None:
+        failed = self._requests.pop(error.event_id or "", None)
+        if failed is not None:
+            self._feed(t.CommitFailed() if failed == "commit" else t.CreateFailed())
+        if error.code in _HARMLESS_ERRORS or _already_truncated(error):
+            log.debug("ignoring harmless service error %s", error.code)
+            return
+        if error.code == "session_expired":
+            # The service closes the connection next; the session reconnects.
+            log.info("Voice Live: %s", error.message)
+            return
+        log.warning("Voice Live error %s: %s", error.code, error.message)
+        if error.code == "server_error" and error.error_type == "fatal":
+            self._fail(EndReason.ERROR, ServiceError(error.message, code=error.code))
+
+    async def _clock_loop(self) -> None:
+        machine = self._machine
+        player = self._player
+        last_played, last_move = -1.0, anyio.current_time()
+        while True:
+            deadline = machine.next_deadline
+            if machine.state is not t.TurnState.AGENT_SPEAKING and deadline is None:
+                last_played = -1.0
+                await self._clock_wait(None)
+                continue
+            now = anyio.current_time()
+            played = player.played_ms()
+            if player.reports_position:
+                delay = _REPORT_WAIT_S
+            else:
+                # Wake when the queued audio should have played out (or at the deadline),
+                # not every frame: progress matters at the end of playback, and barge-in
+                # reads the sink's position itself.
+                delay = max(_CLOCK_S, machine.playback.pending_ms(played) / 1000)
+            if deadline is not None:
+                delay = min(delay, max(0.0, deadline - now))
+            await self._clock_wait(delay)
+            now = anyio.current_time()
+            played = player.played_ms()
+            if played != last_played:
+                last_played, last_move = played, now
+            elif (
+                now - last_move > SINK_STALL_S
+                and not player.paused
+                and machine.playback.pending_ms(played) > 0
+            ):
+                raise AudioError(
+                    f"the audio sink {type(self.sink).__name__} is stuck: its played_ms() "
+                    f"has stayed at {played:.0f} ms for {now - last_move:.0f} s while "
+                    f"{machine.playback.pending_ms(played):.0f} ms of audio waited to be "
+                    f"played (a sink must advance played_ms() as it plays)"
+                )
+            actions = machine.handle(t.PlaybackProgress(played_ms=played), now)
+            deadline = machine.next_deadline
+            if deadline is not None and now >= deadline:
+                actions = [*actions, *machine.handle(t.Tick(played_ms=played), now)]
+            self._execute(actions)
+            self._maybe_finish()
+
+    async def _clock_wait(self, seconds: float | None) -> None:
+        """Sleep ``seconds`` (None: until woken); a turn change or a position report
+        (``_wake_clock``) ends it early."""
+        self._clock_wake = anyio.Event()
+        if seconds is None:
+            await self._clock_wake.wait()
+            return
+        with anyio.move_on_after(seconds):
+            await self._clock_wake.wait()
+
+    def _wake_clock(self) -> None:
+        if self._clock_wake is not None:
+            self._clock_wake.set()
+
+    # -- feeding the machine ---------------------------------------------------------------
+
+    def _feed(self, event: t.Input) -> None:
+        """Hand one input to the machine and carry out its actions (no await between)."""
+        self._require_active()
+        self._execute(self._machine.handle(event, anyio.current_time()))
+        self._maybe_finish()
+
+    def _execute(self, actions: list[t.Action]) -> None:
+        executor = self._executor
+        assert executor is not None
+        try:
+            executor.execute(actions)
+        except VoiceAgentError as exc:
+            self._fail(
+                EndReason.CONNECTION_LOST
+                if isinstance(exc, ConnectionLostError)
+                else EndReason.ERROR,
+                exc,
+            )
+            raise
+
+    def _publish(self, event: Any) -> None:
+        if self._executor is not None:
+            self._executor.publish(event)
+        else:
+            self._bus.publish(event)
+
+    async def _flush(self) -> None:
+        wire = self._uplink.wire
+        if wire is not None:
+            with contextlib.suppress(ConnectionLostError):  # the link's loops handle it
+                await wire.flush()
 
     def _track(self, kind: str) -> str:
         """An event id for a request whose failure the turn machine must hear about."""
@@ -588,264 +962,114 @@ class AgentSession:
             del self._requests[next(iter(self._requests))]
         return event_id
 
-    async def _on_error(self, event: Any) -> None:
-        error = event.error
-        code = getattr(error, "code", None)
-        failed = self._requests.pop(getattr(error, "event_id", None) or "", None)
-        if failed is not None:
-            failure = t.CommitFailed() if failed == "commit" else t.CreateFailed()
-            await self._execute(self._machine.handle(failure, self._now()))
-        if code in _HARMLESS_ERRORS or _already_truncated(error):
-            log.debug("ignoring harmless service error %s", code)
-            return
-        log.warning("Voice Live error %s: %s", code, getattr(error, "message", ""))
-        if code in ("session_expired", "server_error") and getattr(error, "type", "") == "fatal":
-            self._fail(EndReason.ERROR, ServiceError(str(error.message), code=code))
+    def _on_committed(self) -> None:
+        self._uncommitted_ms = 0.0
+        self._uplink.committed()
 
-    async def _playback_loop(
-        self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
-    ) -> None:
-        sink = self.sink
-        assert sink is not None
-        wire = self.output_format or AudioFormat()
-        task_status.started()
-        while True:
-            while not self._playback:
-                self._playback_ready = anyio.Event()
-                await self._playback_ready.wait()
-            data = self._playback.popleft()
-            if self._out_converter is None:
-                self._out_converter = Converter(wire, sink.format)
-            if data is None:
-                # End of an item's audio: the resampler's last few ms come out now.
-                frame = self._out_converter.flush()
-            else:
-                frame = self._out_converter.convert(data)
-            if frame:
-                await sink.write(frame)
-            self._clock_wake.set()
+    def _on_handler_error(self, error: HandlerError) -> None:
+        self._fail(EndReason.ERROR, error)
 
-    async def _clock_loop(
-        self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
-    ) -> None:
-        task_status.started()
-        while True:
-            deadline = self._machine.next_deadline
-            if self._machine.state is t.TurnState.AGENT_SPEAKING or deadline is not None:
-                # Wake when the queued audio should have played out (or at the deadline),
-                # not every frame: progress matters at the end of playback, and barge-in
-                # reads the sink's position itself.
-                now = self._now()
-                played = self._played()
-                delay = self._machine.playback.pending_ms(played) / 1000
-                if deadline is not None:
-                    delay = min(delay, deadline - now)
-                await anyio.sleep(max(_CLOCK_S, delay))
-                now = self._now()
-                played = self._played()
-                actions = self._machine.handle(t.PlaybackProgress(played_ms=played), now)
-                deadline = self._machine.next_deadline
-                if deadline is not None and now >= deadline:
-                    actions = [*actions, *self._machine.handle(t.Tick(played_ms=played), now)]
-                await self._execute(actions)
-                self._maybe_finish()
-            else:
-                self._clock_wake = anyio.Event()
-                await self._clock_wake.wait()
-
-    async def _dispatch_loop(
-        self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
-    ) -> None:
-        task_status.started()
-        async for event in self._events_recv:
-            try:
-                await self._router.dispatch(event, fatal=self._fatal_handlers)
-            except HandlerError as exc:
-                self._fail(EndReason.ERROR, exc)
-            for send in self._subscribers:
-                with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
-                    await send.send(event)
-
-    # -- actions -------------------------------------------------------------------
-
-    async def _execute(self, actions: list[t.Action]) -> None:
-        conn = self._connection()
-        for action in actions:
-            if isinstance(action, t.PlayAudio):
-                if self.sink is not None:
-                    self._playback.append(action.data)
-                    self._playback_ready.set()
-                    self._clock_wake.set()
-                if self._turn_started_at is not None:
-                    await self._publish_latency(action.response_id)
-            elif isinstance(action, t.ClearPlayback):
-                self._playback.clear()
-                self._out_converter = None
-                if self.sink is not None:
-                    self.sink.clear()
-            elif isinstance(action, t.CancelResponse):
-                await conn.response.cancel(response_id=action.response_id)
-            elif isinstance(action, t.Truncate):
-                await conn.conversation.item.truncate(
-                    item_id=action.item_id,
-                    content_index=action.content_index,
-                    audio_end_ms=action.audio_end_ms,
-                )
-            elif isinstance(action, t.StartTool):
-                tg = self._tg
-                assert tg is not None
-                tg.start_soon(self._run_tool, action)
-            elif isinstance(action, t.CancelTool):
-                scope = self._tool_scopes.pop(action.call_id, None)
-                if scope is not None:
-                    scope.cancel()
-            elif isinstance(action, t.SendToolOutput):
-                await conn.conversation.item.create(
-                    item=FunctionCallOutputItem(call_id=action.call_id, output=action.output)
-                )
-            elif isinstance(action, t.CreateResponse):
-                await conn.response.create(event_id=self._track("create"))
-            elif isinstance(action, t.CommitInput):
-                await conn.input_audio_buffer.commit(event_id=self._track("commit"))
-                self._uncommitted_ms = 0.0
-            elif isinstance(action, t.AgentTranscriptFinal):
-                event = self._translator.agent_transcript(action)
-                self._record_history(event)
-                await self._publish(event)
-            elif isinstance(action, t.TurnChanged):
-                await self._publish(TurnChanged(old=action.old, new=action.new))
-                self._clock_wake.set()
-            elif isinstance(action, t.AgentInterrupted):
-                await self._publish(Interrupted(item_id=action.item_id, heard_ms=action.heard_ms))
-            elif isinstance(action, t.PausePlayback | t.ResumePlayback):
-                method = "pause" if isinstance(action, t.PausePlayback) else "resume"
-                hook: Callable[[], None] | None = getattr(self.sink, method, None)
-                if hook is not None:
-                    hook()
-            else:  # pragma: no cover - every action type is handled above
-                raise AssertionError(f"unhandled turn action {action!r}")
-
-    async def _publish_latency(self, response_id: str) -> None:
-        """The turn's latency, at the first audio (or text) of the response answering it."""
-        started, self._turn_started_at = self._turn_started_at, None
-        if started is not None:
-            await self._publish(
-                TurnMetrics(response_id=response_id, latency_s=self._now() - started)
-            )
-
-    async def _run_tool(self, call: t.StartTool) -> None:
-        context = ToolContext(
-            session=self, call_id=call.call_id, name=call.name, arguments=call.arguments
-        )
-        await self._publish(
-            ToolCallStarted(call_id=call.call_id, name=call.name, arguments=call.arguments)
-        )
-        started = self._now()
-        with anyio.CancelScope() as scope:
-            self._tool_scopes[call.call_id] = scope
-            outcome = await self._tools.invoke(call.name, call.arguments, context)
-        self._tool_scopes.pop(call.call_id, None)
-        if scope.cancelled_caught:
-            return
-        finished = ToolCallFinished(
-            call_id=call.call_id,
-            name=call.name,
-            arguments=call.arguments,
-            result=outcome.result,
-            output=outcome.output,
-            error=outcome.error,
-            duration_s=self._now() - started,
-        )
-        self._history.set(
-            f"call:{call.call_id}",
-            ToolCallRecord(
-                call_id=call.call_id,
-                name=call.name,
-                arguments=call.arguments,
-                output=outcome.output,
-                error=outcome.error,
-            ),
-        )
-        await self._execute(
-            self._machine.handle(
-                t.ToolFinished(call_id=call.call_id, output=outcome.output), self._now()
-            )
-        )
-        await self._publish(finished)
-        self._maybe_finish()
-
-    # -- helpers -------------------------------------------------------------------
-
-    async def _publish(self, event: object) -> None:
-        """Queue ``event`` for the handlers and subscribers (skipped when nobody listens)."""
-        if not (self._subscribers or self._router.handlers_for(event)):
-            return
-        with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
-            await self._events_send.send(event)
-
-    def _record_history(self, event: object) -> None:
-        self._translator.record(event)
-
-    def _cancel_on_interrupt(self, name: str) -> bool:
-        spec = self._tools.get(name)
-        return spec.cancel_on_interrupt if spec is not None else True
-
-    async def _interrupt_if_speaking(self) -> None:
-        if self._machine.state in (t.TurnState.AGENT_SPEAKING, t.TurnState.THINKING):
-            await self.interrupt()
+    # -- ending ----------------------------------------------------------------------------
 
     def _maybe_finish(self) -> None:
         if self._reason is not None or self._tg is None:
             return
         if not (self._ending or self._source_done):
             return
-        if self._machine.state is not t.TurnState.IDLE or self._tool_scopes:
+        if self._machine.state is not t.TurnState.IDLE or self._tools.running:
             return
+        if self._uplink.wire is None:
+            return  # reconnecting: an answer may still be owed
         self._finish(EndReason.ENDED if self._ending else EndReason.INPUT_FINISHED)
 
     def _finish(self, reason: EndReason) -> None:
         if self._reason is None:
             self._reason = reason
         self._ending = True
-        self._ended.set()
+        if self._ended is not None:
+            self._ended.set()
         if self._tg is not None:
             self._tg.cancel_scope.cancel()
 
-    def _fail(self, reason: EndReason, error: Exception) -> None:
+    def _fail(self, reason: EndReason, error: BaseException) -> None:
         if self._reason is None:
             self._error = error
         self._finish(reason)
 
-    def _connection(self) -> VoiceLiveConnection:
-        if self._conn is None:
-            raise ConnectError("the session is not connected: use `async with agent.session()`")
-        return self._conn
+    def _require_active(self) -> None:
+        if self._status is SessionStatus.NEW:
+            raise SessionStateError(
+                "the session has not started: use `async with agent.session(...) as session:`"
+            )
+        if self._reason is not None or self._status in (
+            SessionStatus.CLOSING,
+            SessionStatus.CLOSED,
+        ):
+            reason = (self._reason or EndReason.ENDED).value
+            raise SessionClosedError(
+                f"the session has ended ({reason}); start a new one with agent.session()",
+                reason=reason,
+            )
 
-    def _require_open(self) -> VoiceLiveConnection:
-        if self._reason is not None:
-            raise ConnectError(f"the session has ended ({self._reason.value})")
-        return self._connection()
-
-    def _played(self) -> float:
-        """The sink's played position; without a sink, everything counts as played."""
-        return self.sink.played_ms() if self.sink is not None else math.inf
-
-    @staticmethod
-    def _now() -> float:
-        return anyio.current_time()
+    def _played_for_api(self) -> float:
+        self._require_active()
+        return self._player.played_ms()
 
     def __repr__(self) -> str:
         return (
             f"<AgentSession {type(self.agent).__qualname__} id={self._session_id} "
-            f"state={self._machine.state.value}>"
+            f"status={self._status.value} state={self._machine.state.value}>"
         )
 
 
-def _already_truncated(error: Any) -> bool:
+@attrs.define
+class _Link:
+    """One connection of the session: its wire and what closes it."""
+
+    wire: Wire
+    stack: contextlib.AsyncExitStack
+    scope: anyio.CancelScope | None = None
+    attempt: int = 0
+    """Which attempt of its outage opened it (0: the session's first connection)."""
+    opened: float = attrs.Factory(anyio.current_time)
+
+
+async def _close_link(link: _Link) -> None:
+    with anyio.CancelScope(shield=True), anyio.move_on_after(_CLOSE_TIMEOUT_S):
+        await link.stack.aclose()
+
+
+def _session_expiry(raw: Raw) -> float | None:
+    session = raw.get("session")
+    value = session.get("expires_at") if isinstance(session, dict) else None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
+
+
+def _check_text(text: object, what: str) -> None:
+    if not isinstance(text, str) or not text:
+        raise ConfigurationError(f"{what}() needs a non-empty str, not {text!r}")
+
+
+def _session_field(raw: Raw, key: str) -> str | None:
+    session = raw.get("session")
+    value = session.get(key) if isinstance(session, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _sdk_session(raw: Raw) -> Any:
+    from ._fanout import sdk_event_class
+
+    cls = sdk_event_class("session.updated")
+    event: Any = cls._deserialize(dict(raw), [])  # type: ignore[attr-defined]
+    return event.session
+
+
+def _already_truncated(error: ServiceErrorReported) -> bool:
     """The service's answer to truncating an item at or past its (already cut) end: the
     conversation already holds what we wanted, so it is harmless."""
-    message = str(getattr(error, "message", "") or "")
-    return getattr(error, "param", None) == "audio_end_ms" and "already shorter" in message
+    return error.param == "audio_end_ms" and "already shorter" in error.message
 
 
 register_injectable(AgentSession, lambda context: context.session)

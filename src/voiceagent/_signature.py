@@ -12,7 +12,7 @@ import functools
 import inspect
 import types
 import typing
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
@@ -27,6 +27,9 @@ from ._schema import (
     type_name,
 )
 from .errors import ToolDefinitionError
+
+if TYPE_CHECKING:
+    from ._session import AgentSession
 
 if typing.TYPE_CHECKING:
     from collections.abc import Callable
@@ -56,7 +59,7 @@ class ToolContext:
         arguments: The raw JSON arguments the model sent (left out of the repr: user data).
     """
 
-    session: Any
+    session: AgentSession
     call_id: str
     name: str
     arguments: str = attrs.field(repr=False)

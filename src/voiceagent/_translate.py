@@ -1,272 +1,387 @@
 """From the service's wire events to turn-machine inputs and voiceagent events.
 
-One table maps each server event type to a translation; events without an entry pass
-through to handlers untouched and feed nothing to the machine.
+:meth:`Translator.translate` is a pure function of one wire event (the JSON object as
+received, before any SDK model is built) and the session's fixed configuration: it
+reads raw fields through the typed readers below, calls nothing back, and returns a
+:class:`Translation`. One table maps each server event type to its translation; types
+without an entry translate to nothing (they still reach handlers that asked for them).
 """
 
 from __future__ import annotations
 
 import base64
-import enum
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+import binascii
+from collections.abc import Callable, Mapping
+from typing import Final
+
+import attrs
 
 from . import _turns as t
-from ._history import History, Message
 from .events import (
-    AgentTranscript,
     AgentTranscriptDelta,
     AvatarAnimation,
+    Event,
     ServiceErrorReported,
+    ServiceWarningReported,
     UserSpeechStarted,
     UserSpeechStopped,
     UserTranscript,
     UserTranscriptDelta,
+    UserTranscriptFailed,
 )
 
-if TYPE_CHECKING:
-    from .audio import AudioFormat
+__all__ = [
+    "NEEDS_POSITION",
+    "ItemCreated",
+    "Raw",
+    "Translation",
+    "Translator",
+]
 
-__all__ = ["Translator"]
+Raw = Mapping[str, object]
+"""A wire event: the JSON object the service sent."""
 
-Inputs = list[t.Input]
-Events = list[object]
-_Translation = Callable[["Translator", Any, float], tuple[Inputs, Events]]
-_NOTHING: tuple[Inputs, Events] = ([], [])
+NEEDS_POSITION: Final = frozenset(
+    {"input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped"}
+)
+"""The event types whose inputs carry the sink's played position (read only for these)."""
 
 
-class Translator:
-    """Translates one session's server events.
+@attrs.frozen(kw_only=True)
+class ItemCreated:
+    """A conversation item the service created, for the history's order and contents.
 
-    Args:
-        output_format: The wire format of the agent's audio (for delta durations).
-        history: The session's history (slots are reserved as items are created).
-        cancel_on_interrupt: Looks up a tool's ``cancel_on_interrupt`` policy by name.
+    Attributes:
+        item_id: The item.
+        previous_item_id: The item it follows, if the service said.
+        kind: ``"message"``, ``"function_call"``, ``"function_call_output"``...
+        role: A message's role, else None.
+        text: A text message's text (user, system or assistant text content), else None
+            (audio messages get their text from transcripts).
     """
 
-    def __init__(
-        self,
-        output_format: AudioFormat,
-        history: History,
-        cancel_on_interrupt: Callable[[str], bool],
-    ) -> None:
-        self._bytes_per_ms = output_format.bytes_per_ms
-        self._history = history
-        self._cancel_on_interrupt = cancel_on_interrupt
+    item_id: str
+    previous_item_id: str | None
+    kind: str
+    role: str | None = None
+    text: str | None = None
 
-    def translate(
-        self, event: Any, *, played_ms: float, kind: str | None = None
-    ) -> tuple[Inputs, Events]:
-        """The machine inputs and voiceagent events for one server event (of type ``kind``
-        when the caller has read it already)."""
-        handler = _TABLE.get(kind if kind is not None else event.get("type"))
-        if handler is None:
-            return _NOTHING
-        return handler(self, event, played_ms)
+
+@attrs.frozen
+class Translation:
+    """What one wire event means to the session.
+
+    Attributes:
+        inputs: For the turn machine, in order.
+        events: voiceagent events for the handlers, subscribers and history, in order.
+        item: A conversation item that was created, for the history.
+    """
+
+    inputs: tuple[t.Input, ...] = ()
+    events: tuple[Event, ...] = ()
+    item: ItemCreated | None = None
+
+
+NOTHING: Final = Translation()
+
+
+# -- typed readers of raw fields ---------------------------------------------------------------
+
+
+def _str(raw: Raw, key: str) -> str:
+    value = raw.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _opt_str(raw: Raw, key: str) -> str | None:
+    value = raw.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _int(raw: Raw, key: str) -> int:
+    value = raw.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _num(raw: Raw, key: str) -> float:
+    value = raw.get(key)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return 0.0
+
+
+def _map(raw: Raw, key: str) -> Raw:
+    value = raw.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(raw: Raw, key: str) -> list[object]:
+    value = raw.get(key)
+    return value if isinstance(value, list) else []
+
+
+def _message_text(item: Raw) -> str | None:
+    """The text of a message item made of text parts (None for audio messages)."""
+    texts = []
+    for part in _list(item, "content"):
+        if isinstance(part, Mapping) and part.get("type") in ("input_text", "text"):
+            texts.append(_str(part, "text"))
+        else:
+            return None
+    return "".join(texts) if texts else None
+
+
+@attrs.frozen(kw_only=True)
+class Translator:
+    """Translates one session's wire events (pure: the fields are fixed configuration).
+
+    Attributes:
+        bytes_per_ms: Bytes per millisecond of the agent's audio in its wire format.
+        cancel_on_interrupt: Each tool's ``cancel_on_interrupt`` policy by name; a name
+            that is not there (the model called an unknown tool) counts as True.
+    """
+
+    bytes_per_ms: float
+    cancel_on_interrupt: Mapping[str, bool] = attrs.field(factory=dict)
+
+    def translate(self, raw: Raw, played_ms: float | None = None) -> Translation:
+        """What ``raw`` means.
+
+        Args:
+            raw: The wire event.
+            played_ms: The sink's played position, read when the event arrived; needed
+                only for the types in :data:`NEEDS_POSITION` (0 is assumed without it).
+
+        Returns:
+            The translation; :data:`NOTHING` for types without one.
+        """
+        handler = _TABLE.get(_str(raw, "type"))
+        return NOTHING if handler is None else handler(self, raw, played_ms or 0.0)
 
     # -- per event type ----------------------------------------------------------------
 
-    def _speech_started(self, event: Any, played_ms: float) -> tuple[Inputs, Events]:
-        return (
-            [
-                t.SpeechStarted(
-                    item_id=event.item_id, audio_start_ms=event.audio_start_ms, played_ms=played_ms
-                )
-            ],
-            [UserSpeechStarted(item_id=event.item_id, audio_start_ms=event.audio_start_ms)],
+    def _speech_started(self, raw: Raw, played_ms: float) -> Translation:
+        item_id, start = _str(raw, "item_id"), _int(raw, "audio_start_ms")
+        return Translation(
+            (t.SpeechStarted(item_id=item_id, audio_start_ms=start, played_ms=played_ms),),
+            (UserSpeechStarted(item_id=item_id, audio_start_ms=start),),
         )
 
-    def _speech_stopped(self, event: Any, played_ms: float) -> tuple[Inputs, Events]:
-        return (
-            [
-                t.SpeechStopped(
-                    item_id=event.item_id, audio_end_ms=event.audio_end_ms, played_ms=played_ms
-                )
-            ],
-            [UserSpeechStopped(item_id=event.item_id, audio_end_ms=event.audio_end_ms)],
+    def _speech_stopped(self, raw: Raw, played_ms: float) -> Translation:
+        item_id, end = _str(raw, "item_id"), _int(raw, "audio_end_ms")
+        return Translation(
+            (t.SpeechStopped(item_id=item_id, audio_end_ms=end, played_ms=played_ms),),
+            (UserSpeechStopped(item_id=item_id, audio_end_ms=end),),
         )
 
-    def _committed(self, event: Any, played_ms: float) -> tuple[Inputs, Events]:
-        self._history.reserve(event.item_id)
-        return [t.InputCommitted(item_id=event.item_id)], []
+    def _committed(self, raw: Raw, played_ms: float) -> Translation:
+        return Translation((t.InputCommitted(_str(raw, "item_id")),))
 
-    def _item_created(self, event: Any, played_ms: float) -> tuple[Inputs, Events]:
-        item = event.item
-        if item is not None and item.id:
-            self._history.reserve(item.id)
-        return _NOTHING
-
-    def _user_transcript_delta(self, event: Any, played_ms: float) -> tuple[Inputs, Events]:
-        return [], [UserTranscriptDelta(item_id=event.item_id, delta=event.delta or "")]
-
-    def _user_transcript(self, event: Any, played_ms: float) -> tuple[Inputs, Events]:
-        return [], [UserTranscript(item_id=event.item_id, text=event.transcript or "")]
-
-    def _response_created(self, event: Any, played_ms: float) -> tuple[Inputs, Events]:
-        return [t.ResponseCreated(response_id=event.response.id)], []
-
-    def _output_item_added(self, event: Any, played_ms: float) -> tuple[Inputs, Events]:
-        item = event.item
-        if item is None:
-            return _NOTHING
-        kind = item.type
-        self._history.reserve(item.id)
-        return (
-            [
-                t.OutputItemAdded(
-                    response_id=event.response_id,
-                    item_id=item.id,
-                    kind=kind,
-                    call_id=getattr(item, "call_id", None) if kind == "function_call" else None,
-                    name=getattr(item, "name", None) if kind == "function_call" else None,
-                )
-            ],
-            [],
-        )
-
-    def _audio_delta(self, event: Any, played_ms: float) -> tuple[Inputs, Events]:
-        # The hottest event: its raw fields, read once (an SDK attribute read decodes the
-        # field each time: base64 for ``delta``), cost a fifth of the attribute reads.
-        data = base64.b64decode(event["delta"])
-        return (
-            [
-                t.AudioDelta(
-                    response_id=event["response_id"],
-                    item_id=event["item_id"],
-                    content_index=event.get("content_index", 0),
-                    data=data,
-                    duration_ms=len(data) / self._bytes_per_ms,
-                )
-            ],
-            [],
-        )
-
-    def _audio_done(self, event: Any, played_ms: float) -> tuple[Inputs, Events]:
-        return [t.AudioDone(response_id=event.response_id, item_id=event.item_id)], []
-
-    def _transcript_delta(self, event: Any, played_ms: float) -> tuple[Inputs, Events]:
-        delta = event.delta or ""
-        return (
-            [t.TranscriptDelta(item_id=event.item_id, text=delta, response_id=event.response_id)],
-            [
-                AgentTranscriptDelta(
-                    item_id=event.item_id, response_id=event.response_id, delta=delta
-                )
-            ],
-        )
-
-    def _transcript_done(self, event: Any, played_ms: float) -> tuple[Inputs, Events]:
-        text = getattr(event, "transcript", None)
-        if text is None:
-            text = getattr(event, "text", "")
-        return (
-            [
-                t.TranscriptDone(
-                    item_id=event.item_id, text=text or "", response_id=event.response_id
-                )
-            ],
-            [],
-        )
-
-    def _word_timestamp(self, event: Any, played_ms: float) -> tuple[Inputs, Events]:
-        return (
-            [
-                t.WordTimestamp(
-                    item_id=event.item_id,
-                    text=event.text,
-                    start_ms=event.audio_offset_ms,
-                    duration_ms=event.audio_duration_ms,
-                    response_id=event.response_id,
-                )
-            ],
-            [],
-        )
-
-    def _call_done(self, event: Any, played_ms: float) -> tuple[Inputs, Events]:
-        return (
-            [
-                t.FunctionCallDone(
-                    response_id=event.response_id,
-                    item_id=event.item_id,
-                    call_id=event.call_id,
-                    name=event.name,
-                    arguments=event.arguments,
-                    cancel_on_interrupt=self._cancel_on_interrupt(event.name),
-                )
-            ],
-            [],
-        )
-
-    def _response_done(self, event: Any, played_ms: float) -> tuple[Inputs, Events]:
-        response = event.response
-        status = response.status
-        status = status.value if isinstance(status, enum.Enum) else str(status)
-        return [t.ResponseDone(response_id=response.id, status=status)], []
-
-    def _error(self, event: Any, played_ms: float) -> tuple[Inputs, Events]:
-        error = event.error
-        return (
-            [],
-            [
-                ServiceErrorReported(
-                    code=getattr(error, "code", None),
-                    message=str(getattr(error, "message", "")),
-                    error_type=getattr(error, "type", None),
-                    param=getattr(error, "param", None),
-                    event_id=getattr(error, "event_id", None),
-                )
-            ],
-        )
-
-    def _viseme(self, event: Any, played_ms: float) -> tuple[Inputs, Events]:
-        return (
-            [],
-            [
-                AvatarAnimation(
-                    kind="viseme",
-                    item_id=event.item_id,
-                    audio_offset_ms=event.audio_offset_ms,
-                    viseme_id=event.viseme_id,
-                )
-            ],
-        )
-
-    def _blendshapes(self, event: Any, played_ms: float) -> tuple[Inputs, Events]:
-        return [], [AvatarAnimation(kind="blendshapes", item_id=event.item_id, frames=event.frames)]
-
-    # -- from actions ----------------------------------------------------------------------
-
-    def agent_transcript(self, action: t.AgentTranscriptFinal) -> AgentTranscript:
-        """The voiceagent event for a final agent transcript."""
-        return AgentTranscript(
-            item_id=action.item_id, text=action.text, interrupted=action.interrupted
-        )
-
-    def record(self, event: object) -> None:
-        """Record transcripts in the history."""
-        if isinstance(event, UserTranscript):
-            self._history.set(
-                event.item_id, Message(role="user", text=event.text, item_id=event.item_id)
+    def _item_created(self, raw: Raw, played_ms: float) -> Translation:
+        item = _map(raw, "item")
+        item_id = _str(item, "id")
+        if not item_id:
+            return NOTHING
+        kind = _str(item, "type")
+        role = _opt_str(item, "role") if kind == "message" else None
+        return Translation(
+            item=ItemCreated(
+                item_id=item_id,
+                previous_item_id=_opt_str(raw, "previous_item_id"),
+                kind=kind,
+                role=role,
+                text=_message_text(item) if kind == "message" else None,
             )
-        elif isinstance(event, AgentTranscript):
-            self._history.set(
-                event.item_id,
-                Message(
-                    role="assistant",
-                    text=event.text,
-                    item_id=event.item_id,
-                    interrupted=event.interrupted,
+        )
+
+    def _user_transcript_delta(self, raw: Raw, played_ms: float) -> Translation:
+        return Translation(
+            events=(UserTranscriptDelta(item_id=_str(raw, "item_id"), delta=_str(raw, "delta")),)
+        )
+
+    def _user_transcript(self, raw: Raw, played_ms: float) -> Translation:
+        return Translation(
+            events=(UserTranscript(item_id=_str(raw, "item_id"), text=_str(raw, "transcript")),)
+        )
+
+    def _user_transcript_failed(self, raw: Raw, played_ms: float) -> Translation:
+        error = _map(raw, "error")
+        return Translation(
+            events=(
+                UserTranscriptFailed(
+                    item_id=_str(raw, "item_id"),
+                    message=_str(error, "message"),
+                    code=_opt_str(error, "code"),
                 ),
             )
+        )
+
+    def _response_created(self, raw: Raw, played_ms: float) -> Translation:
+        return Translation((t.ResponseCreated(_str(_map(raw, "response"), "id")),))
+
+    def _output_item_added(self, raw: Raw, played_ms: float) -> Translation:
+        item = _map(raw, "item")
+        item_id = _str(item, "id")
+        if not item_id:
+            return NOTHING
+        kind = _str(item, "type")
+        call = kind == "function_call"
+        return Translation(
+            (
+                t.OutputItemAdded(
+                    response_id=_str(raw, "response_id"),
+                    item_id=item_id,
+                    kind=kind,
+                    call_id=_str(item, "call_id") if call else None,
+                    name=_opt_str(item, "name") if call else None,
+                ),
+            )
+        )
+
+    def _audio_delta(self, raw: Raw, played_ms: float) -> Translation:
+        # The hottest event (about 50 a second): its fields are read once, here.
+        delta = raw.get("delta")
+        try:
+            data = base64.b64decode(delta) if isinstance(delta, str) else b""
+        except (binascii.Error, ValueError):
+            data = b""
+        return Translation(
+            (
+                t.AudioDelta(
+                    response_id=_str(raw, "response_id"),
+                    item_id=_str(raw, "item_id"),
+                    content_index=_int(raw, "content_index"),
+                    data=data,
+                    duration_ms=len(data) / self.bytes_per_ms,
+                ),
+            )
+        )
+
+    def _audio_done(self, raw: Raw, played_ms: float) -> Translation:
+        return Translation(
+            (t.AudioDone(response_id=_str(raw, "response_id"), item_id=_str(raw, "item_id")),)
+        )
+
+    def _transcript_delta(self, raw: Raw, played_ms: float) -> Translation:
+        item_id, response_id, delta = (
+            _str(raw, "item_id"),
+            _str(raw, "response_id"),
+            _str(raw, "delta"),
+        )
+        text_only = raw.get("type") == "response.text.delta"
+        return Translation(
+            (
+                t.TranscriptDelta(
+                    item_id=item_id, text=delta, response_id=response_id, text_only=text_only
+                ),
+            ),
+            (AgentTranscriptDelta(item_id=item_id, response_id=response_id, delta=delta),),
+        )
+
+    def _transcript_done(self, raw: Raw, played_ms: float) -> Translation:
+        key = "text" if raw.get("type") == "response.text.done" else "transcript"
+        return Translation(
+            (
+                t.TranscriptDone(
+                    item_id=_str(raw, "item_id"),
+                    text=_str(raw, key),
+                    response_id=_str(raw, "response_id"),
+                ),
+            )
+        )
+
+    def _word_timestamp(self, raw: Raw, played_ms: float) -> Translation:
+        if raw.get("timestamp_type", "word") != "word":
+            return NOTHING
+        return Translation(
+            (
+                t.WordTimestamp(
+                    item_id=_str(raw, "item_id"),
+                    text=_str(raw, "text"),
+                    start_ms=_num(raw, "audio_offset_ms"),
+                    duration_ms=_num(raw, "audio_duration_ms"),
+                    response_id=_str(raw, "response_id"),
+                ),
+            )
+        )
+
+    def _call_done(self, raw: Raw, played_ms: float) -> Translation:
+        name = _str(raw, "name")
+        return Translation(
+            (
+                t.FunctionCallDone(
+                    response_id=_str(raw, "response_id"),
+                    item_id=_str(raw, "item_id"),
+                    call_id=_str(raw, "call_id"),
+                    name=name,
+                    arguments=_str(raw, "arguments"),
+                    cancel_on_interrupt=self.cancel_on_interrupt.get(name, True),
+                ),
+            )
+        )
+
+    def _response_done(self, raw: Raw, played_ms: float) -> Translation:
+        response = _map(raw, "response")
+        return Translation(
+            (t.ResponseDone(response_id=_str(response, "id"), status=_str(response, "status")),)
+        )
+
+    def _error(self, raw: Raw, played_ms: float) -> Translation:
+        error = _map(raw, "error")
+        return Translation(
+            events=(
+                ServiceErrorReported(
+                    code=_opt_str(error, "code"),
+                    message=_str(error, "message"),
+                    error_type=_opt_str(error, "type"),
+                    param=_opt_str(error, "param"),
+                    event_id=_opt_str(error, "event_id"),
+                ),
+            )
+        )
+
+    def _warning(self, raw: Raw, played_ms: float) -> Translation:
+        warning = _map(raw, "warning")
+        return Translation(
+            events=(
+                ServiceWarningReported(
+                    code=_opt_str(warning, "code"),
+                    message=_str(warning, "message"),
+                    param=_opt_str(warning, "param"),
+                ),
+            )
+        )
+
+    def _viseme(self, raw: Raw, played_ms: float) -> Translation:
+        return Translation(
+            events=(
+                AvatarAnimation(
+                    kind="viseme",
+                    item_id=_str(raw, "item_id"),
+                    audio_offset_ms=_int(raw, "audio_offset_ms"),
+                    viseme_id=_int(raw, "viseme_id"),
+                ),
+            )
+        )
+
+    def _blendshapes(self, raw: Raw, played_ms: float) -> Translation:
+        return Translation(
+            events=(
+                AvatarAnimation(
+                    kind="blendshapes", item_id=_str(raw, "item_id"), frames=_list(raw, "frames")
+                ),
+            )
+        )
 
 
-_TABLE: dict[str, _Translation] = {
+_TABLE: Final[dict[str, Callable[[Translator, Raw, float], Translation]]] = {
     "input_audio_buffer.speech_started": Translator._speech_started,
     "input_audio_buffer.speech_stopped": Translator._speech_stopped,
     "input_audio_buffer.committed": Translator._committed,
     "conversation.item.created": Translator._item_created,
     "conversation.item.input_audio_transcription.delta": Translator._user_transcript_delta,
     "conversation.item.input_audio_transcription.completed": Translator._user_transcript,
+    "conversation.item.input_audio_transcription.failed": Translator._user_transcript_failed,
     "response.created": Translator._response_created,
     "response.output_item.added": Translator._output_item_added,
     "response.audio.delta": Translator._audio_delta,
@@ -279,6 +394,7 @@ _TABLE: dict[str, _Translation] = {
     "response.function_call_arguments.done": Translator._call_done,
     "response.done": Translator._response_done,
     "error": Translator._error,
+    "warning": Translator._warning,
     "response.animation_viseme.delta": Translator._viseme,
     "response.animation_blendshapes.delta": Translator._blendshapes,
 }

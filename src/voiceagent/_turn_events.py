@@ -5,14 +5,14 @@ application), feeds them to :class:`~voiceagent._turns.TurnMachine` and executes
 it gets back. Every value here is a frozen attrs class of plain data: ids, texts, bytes and
 numbers. Times and positions are milliseconds; ``played_ms`` is always the sink's
 cumulative ``played_ms()`` (total audio played since the sink opened, cleared audio never
-counted), read by the session when the input is built, or ``math.inf`` when there is no
-sink (everything written then counts as played at once).
+counted), read by the session when the input is built. A session without a sink of its
+own plays into a :class:`~voiceagent.audio.NullSink`, whose position is everything written.
 """
 
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -21,10 +21,13 @@ from .errors import ConfigurationError
 __all__ = [
     "OUTPUT_CANCELLED",
     "OUTPUT_INCOMPLETE",
+    "OUTPUT_LOST",
     "OUTPUT_NOT_RUN",
     "Action",
+    "AddMessage",
     "AgentInterrupted",
     "AgentTranscriptFinal",
+    "AnswerStarted",
     "AudioDelta",
     "AudioDone",
     "CancelResponse",
@@ -33,11 +36,14 @@ __all__ = [
     "Commit",
     "CommitFailed",
     "CommitInput",
+    "ConnectionLost",
     "CreateFailed",
     "CreateResponse",
+    "EndOfAudio",
     "FunctionCallDone",
     "Input",
     "InputCommitted",
+    "InputEnded",
     "Interrupt",
     "OutputItemAdded",
     "PausePlayback",
@@ -47,6 +53,8 @@ __all__ = [
     "ResponseDone",
     "ResponseRequested",
     "ResumePlayback",
+    "Resumed",
+    "Say",
     "SendToolOutput",
     "SpeechStarted",
     "SpeechStopped",
@@ -59,6 +67,7 @@ __all__ = [
     "TurnChanged",
     "TurnConfig",
     "TurnState",
+    "UserText",
     "WordTimestamp",
 ]
 
@@ -74,6 +83,11 @@ OUTPUT_CANCELLED = (
 OUTPUT_INCOMPLETE = (
     "Error: tool {name!r} was not run because the response ended before its arguments "
     "were complete; it has no result."
+)
+#: The output sent for a call whose arguments were cut off by a lost connection.
+OUTPUT_LOST = (
+    "Error: tool {name!r} was not run because the connection was lost before its arguments "
+    "were complete; it has no result. Call it again if it is still needed."
 )
 
 
@@ -328,11 +342,14 @@ class TranscriptDelta(Input):
         text: The new text.
         response_id: The response, needed only if the item was not announced by an
             :class:`OutputItemAdded` or :class:`AudioDelta` (else the text is ignored).
+        text_only: True for ``response.text.delta`` (a text answer, which has no audio:
+            its first text is where the answer starts, for the turn's latency).
     """
 
     item_id: str
     text: str
     response_id: str | None = None
+    text_only: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -410,12 +427,15 @@ class ToolFinished(Input):
     """A tool the machine started has finished (returned, raised or timed out).
 
     Attributes:
-        call_id: The call.
+        item_id: The function call item (a call is known by its item: the model may reuse a
+            ``call_id``, never an item id).
         output: What goes to the model: the serialized result or the error text.
+        error: True when ``output`` is an error text rather than a result.
     """
 
-    call_id: str
+    item_id: str
     output: str
+    error: bool = False
 
 
 @attrs.frozen
@@ -458,6 +478,86 @@ class Commit(Input):
 
     audio: bool = True
     played_ms: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class UserText(Input):
+    """The application sends a user message and asks for an answer (``send_text``).
+
+    If the agent holds the turn it is interrupted first, as by :class:`Interrupt`.
+
+    Attributes:
+        text: The message.
+        played_ms: The sink's ``played_ms()``, if read.
+    """
+
+    text: str
+    played_ms: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Say(Input):
+    """The application makes the agent speak a text as is (``say()``, the greeting).
+
+    If the agent holds the turn it is interrupted first, as by :class:`Interrupt`.
+
+    Attributes:
+        text: What the agent says.
+        played_ms: The sink's ``played_ms()``, if read.
+    """
+
+    text: str
+    played_ms: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class InputEnded(Input):
+    """The audio source ended and the server has processed everything it sent.
+
+    A turn still open then ends: the user was speaking (server VAD), or, with manual
+    turns, audio was sent since the last commit. The machine commits it and asks for an
+    answer, as for :class:`Commit`.
+
+    Attributes:
+        uncommitted_audio: Whether audio was sent since the last commit.
+        played_ms: The sink's ``played_ms()``, if read.
+    """
+
+    uncommitted_audio: bool
+    played_ms: float | None = None
+
+
+@attrs.frozen
+class ConnectionLost(Input):
+    """The connection to the service is gone (dropped, or being replaced): nothing the
+    old connection would have sent will come.
+
+    The response in flight fails: its audio stops (the sink is cleared) and its items are
+    cut at what the user heard; calls whose arguments were incomplete are answered as not
+    run, calls complete but held are started, running calls go on (their outputs go to the
+    next connection). What the server knew of the user's turn (speech, commits) is
+    forgotten: the user's audio is sent again to the next connection.
+
+    Attributes:
+        played_ms: The sink's ``played_ms()``.
+    """
+
+    played_ms: float
+
+
+@attrs.frozen
+class Resumed(Input):
+    """A new connection carries the conversation on (after :class:`ConnectionLost`).
+
+    Anything requested while disconnected was not sent: the machine forgets it, and asks
+    for an answer if one is owed.
+
+    Attributes:
+        answer_owed: Whether the conversation ends with something the agent must answer
+            (a user message, or tool outputs) and no tool is still running.
+    """
+
+    answer_owed: bool
 
 
 @attrs.frozen
@@ -519,6 +619,18 @@ class PlayAudio(Action):
     duration_ms: float
 
 
+@attrs.frozen(kw_only=True)
+class EndOfAudio(Action):
+    """The item's audio is complete: flush what the sink's converter holds back (a
+    resampler keeps a few ms until it knows the audio ended).
+
+    Attributes:
+        item_id: The assistant item.
+    """
+
+    item_id: str
+
+
 @attrs.frozen
 class ClearPlayback(Action):
     """Clear the sink now (``sink.clear()``) and drop any audio held back for it."""
@@ -566,12 +678,14 @@ class StartTool(Action):
     """Run a tool, then feed :class:`ToolFinished` back.
 
     Attributes:
-        call_id: The call.
+        item_id: The function call item (how the call is known).
+        call_id: The call's id (its output names it).
         name: The function's name.
         arguments: The JSON arguments.
         response_id: The response that called it.
     """
 
+    item_id: str
     call_id: str
     name: str
     arguments: str
@@ -584,10 +698,10 @@ class CancelTool(Action):
     :class:`ToolFinished` for it is ignored.
 
     Attributes:
-        call_id: The call.
+        item_id: The function call item.
     """
 
-    call_id: str
+    item_id: str
 
 
 @attrs.frozen(kw_only=True)
@@ -595,17 +709,45 @@ class SendToolOutput(Action):
     """Send the call's ``function_call_output`` item (each call gets exactly one).
 
     Attributes:
-        call_id: The call.
+        call_id: The call's id.
         output: The output text.
+        item_id: The function call item.
+        name: The function's name (the call id when the name never arrived).
+        arguments: The call's JSON arguments ("" when they never completed).
+        error: True when ``output`` is an error text (the tool failed, or never ran).
     """
 
     call_id: str
     output: str
+    item_id: str = ""
+    name: str = ""
+    arguments: str = ""
+    error: bool = False
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class CreateResponse(Action):
-    """Send ``response.create``."""
+    """Send ``response.create``.
+
+    Attributes:
+        message: A text the agent speaks as is (``pre_generated_assistant_message``), or
+            None for an answer the model generates.
+    """
+
+    message: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class AddMessage(Action):
+    """Add a message to the conversation (``conversation.item.create``).
+
+    Attributes:
+        role: ``"user"``, ``"assistant"`` or ``"system"``.
+        text: Its text.
+    """
+
+    role: Literal["user", "assistant", "system"]
+    text: str
 
 
 @attrs.frozen
@@ -643,6 +785,21 @@ class AgentInterrupted(Action):
 
     item_id: str | None
     heard_ms: float
+
+
+@attrs.frozen(kw_only=True)
+class AnswerStarted(Action):
+    """The first audio (or, for a text answer, the first text) of the answer to the
+    user's last turn: the turn's latency is known.
+
+    Attributes:
+        response_id: The answering response.
+        latency_s: Seconds from the end of the user's turn (speech stopped, commit or
+            message) to this moment.
+    """
+
+    response_id: str
+    latency_s: float
 
 
 @attrs.frozen(kw_only=True)

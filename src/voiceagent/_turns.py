@@ -38,10 +38,13 @@ from ._playback import PlaybackTracker
 from ._turn_events import (
     OUTPUT_CANCELLED,
     OUTPUT_INCOMPLETE,
+    OUTPUT_LOST,
     OUTPUT_NOT_RUN,
     Action,
+    AddMessage,
     AgentInterrupted,
     AgentTranscriptFinal,
+    AnswerStarted,
     AudioDelta,
     AudioDone,
     CancelResponse,
@@ -50,11 +53,14 @@ from ._turn_events import (
     Commit,
     CommitFailed,
     CommitInput,
+    ConnectionLost,
     CreateFailed,
     CreateResponse,
+    EndOfAudio,
     FunctionCallDone,
     Input,
     InputCommitted,
+    InputEnded,
     Interrupt,
     OutputItemAdded,
     PausePlayback,
@@ -63,7 +69,9 @@ from ._turn_events import (
     ResponseCreated,
     ResponseDone,
     ResponseRequested,
+    Resumed,
     ResumePlayback,
+    Say,
     SendToolOutput,
     SpeechStarted,
     SpeechStopped,
@@ -76,17 +84,21 @@ from ._turn_events import (
     TurnChanged,
     TurnConfig,
     TurnState,
+    UserText,
     WordTimestamp,
 )
 
 __all__ = [
     "OUTPUT_CANCELLED",
     "OUTPUT_INCOMPLETE",
+    "OUTPUT_LOST",
     "OUTPUT_NOT_RUN",
     "TRANSITIONS",
     "Action",
+    "AddMessage",
     "AgentInterrupted",
     "AgentTranscriptFinal",
+    "AnswerStarted",
     "AudioDelta",
     "AudioDone",
     "CancelResponse",
@@ -95,11 +107,14 @@ __all__ = [
     "Commit",
     "CommitFailed",
     "CommitInput",
+    "ConnectionLost",
     "CreateFailed",
     "CreateResponse",
+    "EndOfAudio",
     "FunctionCallDone",
     "Input",
     "InputCommitted",
+    "InputEnded",
     "Interrupt",
     "OutputItemAdded",
     "PausePlayback",
@@ -109,6 +124,8 @@ __all__ = [
     "ResponseDone",
     "ResponseRequested",
     "ResumePlayback",
+    "Resumed",
+    "Say",
     "SendToolOutput",
     "SpeechStarted",
     "SpeechStopped",
@@ -123,6 +140,7 @@ __all__ = [
     "TurnConfig",
     "TurnMachine",
     "TurnState",
+    "UserText",
     "WordTimestamp",
     "mermaid_diagram",
 ]
@@ -153,6 +171,10 @@ class Trigger(enum.Enum):
     COMMIT = "commit"
     TICK = "window over"
     REQUESTED = "response requested"
+    SAY = "say"
+    INPUT_ENDED = "input ended"
+    LOST = "connection lost"
+    RESUMED = "resumed"
     REQUEST_FAILED = "request failed"
 
 
@@ -172,17 +194,24 @@ TRANSITIONS: Final[Mapping[TurnState, Mapping[Trigger, frozenset[TurnState]]]] =
         _T.FUNCTION_CALL: frozenset({_TR}),
         _T.COMMIT: frozenset({_TH}),
         _T.REQUESTED: frozenset({_TH}),
+        _T.SAY: frozenset({_TH}),
+        _T.INPUT_ENDED: frozenset({_TH}),
+        _T.RESUMED: frozenset({_TH}),
     },
     _U: {
         _T.SPEECH_STARTED: frozenset({_C}),
         _T.SPEECH_STOPPED: frozenset({_TH, _TR, _A}),
         _T.COMMIT: frozenset({_TH}),
+        _T.INPUT_ENDED: frozenset({_TH}),
+        _T.LOST: frozenset({_I, _TR}),
     },
     _C: {
         _T.SPEECH_STOPPED: frozenset({_I, _TH, _TR, _A}),
         _T.TICK: frozenset({_U}),
         _T.INTERRUPT: frozenset({_U}),
         _T.COMMIT: frozenset({_TH}),
+        _T.SAY: frozenset({_U}),
+        _T.LOST: frozenset({_I, _TR}),
     },
     _TH: {
         _T.SPEECH_STARTED: frozenset({_U, _C}),
@@ -191,6 +220,7 @@ TRANSITIONS: Final[Mapping[TurnState, Mapping[Trigger, frozenset[TurnState]]]] =
         _T.RESPONSE_DONE: frozenset({_I}),
         _T.INTERRUPT: frozenset({_I}),
         _T.REQUEST_FAILED: frozenset({_I}),
+        _T.LOST: frozenset({_I, _TR}),
     },
     _TR: {
         _T.SPEECH_STARTED: frozenset({_U, _C}),
@@ -198,6 +228,10 @@ TRANSITIONS: Final[Mapping[TurnState, Mapping[Trigger, frozenset[TurnState]]]] =
         _T.TOOL_FINISHED: frozenset({_I, _TH}),
         _T.INTERRUPT: frozenset({_I, _TH}),
         _T.COMMIT: frozenset({_TH}),
+        _T.SAY: frozenset({_TH}),
+        _T.INPUT_ENDED: frozenset({_TH}),
+        _T.LOST: frozenset({_I}),
+        _T.RESUMED: frozenset({_TH}),
     },
     _A: {
         _T.SPEECH_STARTED: frozenset({_U, _C}),
@@ -208,11 +242,23 @@ TRANSITIONS: Final[Mapping[TurnState, Mapping[Trigger, frozenset[TurnState]]]] =
         _T.TICK: frozenset({_I, _TH, _TR}),
         _T.INTERRUPT: frozenset({_I, _TH}),
         _T.COMMIT: frozenset({_TH}),
+        _T.SAY: frozenset({_TH}),
+        _T.INPUT_ENDED: frozenset({_I, _TH, _TR}),
+        _T.LOST: frozenset({_I, _TR}),
     },
 }
 
 
 # -- bookkeeping records ----------------------------------------------------------------
+
+
+class _Due(enum.Enum):
+    """A response the server will create, as the machine sees it."""
+
+    LIVE = "live"  # wanted: its answer plays
+    STALE = "stale"  # due before a barge-in, so unwanted: ours to cancel once created
+    SUPERSEDED = "superseded"  # stale, and a response.create of ours followed it: the
+    # service cancels it itself when it gets to ours (cancel_previous), so we must not
 
 
 class _CallState(enum.Enum):
@@ -243,6 +289,7 @@ class _Item:
     content_index: int = 0
     received_ms: float = 0.0
     audio_done: bool = False
+    audio_ended: bool = False  # EndOfAudio was emitted (or is held by the window)
     parts: list[str] = attrs.Factory(list)
     text: str | None = None  # final text, once known
     words: list[tuple[float, float, str]] = attrs.Factory(list)  # (start, duration, text)
@@ -259,6 +306,7 @@ class _Call:
     state: _CallState = _CallState.SEEN
     cancel_on_interrupt: bool = False
     name: str | None = None
+    arguments: str = ""
 
 
 @attrs.define
@@ -285,17 +333,19 @@ class TurnMachine:
         self._tracker = PlaybackTracker()
         self._responses: dict[str, _Response] = {}
         self._items: dict[str, _Item] = {}
-        self._calls: dict[str, _Call] = {}
+        self._calls: dict[str, _Call] = {}  # by function call item id
         self._finished: dict[str, None] = {}  # an ordered, bounded set
         # One entry per response the server will create (asked for by us or the session, or
-        # due from server VAD for a committed turn), oldest first: True once it is stale.
-        self._expected: deque[bool] = deque()
+        # due from server VAD for a committed turn), oldest first.
+        self._expected: deque[_Due] = deque()
         self._own_commits = 0
         self._user_speaking = False
         self._uncommitted = 0  # VAD turns that stopped and whose commit has not arrived
         self._dismissed: deque[str] = deque(maxlen=_MEMORY)
         self._window: _Window | None = None
         self._played = 0.0
+        self._now = 0.0
+        self._turn_ended_at: float | None = None  # the user's last turn, until answered
 
     @property
     def state(self) -> TurnState:
@@ -306,6 +356,20 @@ class TurnMachine:
     def next_deadline(self) -> float | None:
         """When the session must call ``handle(Tick(), now)`` (same clock as ``now``), or None."""
         return None if self._window is None else self._window.deadline
+
+    def running_calls(self) -> list[StartTool]:
+        """The calls running now (started, not answered), as their start actions."""
+        return [
+            StartTool(
+                item_id=call.item_id,
+                call_id=call.call_id,
+                name=call.name or call.call_id,
+                arguments=call.arguments,
+                response_id=call.response_id,
+            )
+            for call in self._calls.values()
+            if call.state is _CallState.RUNNING
+        ]
 
     @property
     def playback(self) -> PlaybackTracker:
@@ -338,6 +402,7 @@ class TurnMachine:
         if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
             raise ValueError(f"now must be a finite number of seconds, not {now!r}")
         out: list[Action] = []
+        self._now = float(now)
         trigger = handler(self, event, float(now), out)
         self._settle(trigger, out)
         return out
@@ -365,6 +430,7 @@ class TurnMachine:
             if self._user_speaking:
                 self._user_speaking = False
                 self._uncommitted += 1  # server VAD commits the turn next
+                self._turn_ended_at = now
             return _T.SPEECH_STOPPED
         self._user_speaking = False
         spoken = ev.audio_end_ms - window.audio_start_ms - self.config.vad_padding_ms
@@ -377,6 +443,7 @@ class TurnMachine:
         else:
             self._barge_in(out, by_speech=True)
             self._uncommitted += 1
+            self._turn_ended_at = now
         return _T.SPEECH_STOPPED
 
     def _on_input_committed(self, ev: InputCommitted, now: float, out: list[Action]) -> Trigger:
@@ -388,24 +455,26 @@ class TurnMachine:
             return _T.INPUT_COMMITTED
         self._uncommitted = max(0, self._uncommitted - 1)
         if self.config.server_creates_response:
-            self._expected.append(False)
+            self._expected.append(_Due.LIVE)
         else:
             self._request(out)
         return _T.INPUT_COMMITTED
 
     def _on_requested(self, ev: ResponseRequested, now: float, out: list[Action]) -> Trigger:
-        self._expected.append(False)
+        self._supersede()
+        self._expected.append(_Due.LIVE)
         return _T.REQUESTED
 
     def _on_response_created(self, ev: ResponseCreated, now: float, out: list[Action]) -> Trigger:
         if ev.response_id in self._responses or ev.response_id in self._finished:
             return _T.RESPONSE_CREATED
-        stale = self._expected.popleft() if self._expected else False
+        due = self._expected.popleft() if self._expected else _Due.LIVE
         response = self._responses[ev.response_id] = _Response(ev.response_id)
-        if stale:
+        if due is not _Due.LIVE:
+            response.interrupted = response.cancelling = True
+        if due is _Due.STALE:
             # Due before an interruption, created after it: the server does not cancel it
             # for speech it heard before it existed, so it is ours to cancel.
-            response.interrupted = response.cancelling = True
             out.append(CancelResponse(response_id=ev.response_id))
         return _T.RESPONSE_CREATED
 
@@ -450,12 +519,16 @@ class TurnMachine:
         item = self._known_item(ev.response_id, ev.item_id)
         if item is not None:
             item.audio_done = True
+            self._end_audio(item, out)
         return _T.AUDIO_DONE
 
     def _on_transcript_delta(self, ev: TranscriptDelta, now: float, out: list[Action]) -> Trigger:
         item = self._known_item(ev.response_id, ev.item_id)
         if item is not None and item.text is None:
             item.parts.append(ev.text)
+            response = self._responses.get(item.response_id)
+            if ev.text_only and response is not None and not response.interrupted:
+                self._answer_started(item.response_id, out)
         return _T.TRANSCRIPT
 
     def _on_transcript_done(self, ev: TranscriptDone, now: float, out: list[Action]) -> Trigger:
@@ -478,11 +551,13 @@ class TurnMachine:
         if call.state is not _CallState.SEEN:
             return _T.FUNCTION_CALL
         call.cancel_on_interrupt = ev.cancel_on_interrupt
+        call.arguments = ev.arguments
         if response.interrupted:
             self._refuse(call, OUTPUT_NOT_RUN, out)
             return _T.FUNCTION_CALL
         start = StartTool(
-            call_id=ev.call_id,
+            item_id=ev.item_id,
+            call_id=call.call_id,
             name=ev.name,
             arguments=ev.arguments,
             response_id=ev.response_id,
@@ -504,6 +579,7 @@ class TurnMachine:
         for item_id in response.items:
             item = self._items[item_id]
             item.audio_done = True
+            self._end_audio(item, out)
             if item.text is None:
                 item.text = "".join(item.parts)
         for call_id in response.calls:
@@ -516,9 +592,9 @@ class TurnMachine:
         return _T.RESPONSE_DONE
 
     def _on_tool_finished(self, ev: ToolFinished, now: float, out: list[Action]) -> Trigger:
-        call = self._calls.get(ev.call_id)
+        call = self._calls.get(ev.item_id)
         if call is not None and call.state is _CallState.RUNNING:
-            self._answer(call, ev.output, out)
+            self._answer(call, ev.output, out, error=ev.error)
             self._follow_up(self._responses[call.response_id], out)
         return _T.TOOL_FINISHED
 
@@ -536,14 +612,96 @@ class TurnMachine:
 
     def _on_commit(self, ev: Commit, now: float, out: list[Action]) -> Trigger:
         self._observe(ev.played_ms)
+        self._commit(out, audio=ev.audio)
+        return _T.COMMIT
+
+    def _on_user_text(self, ev: UserText, now: float, out: list[Action]) -> Trigger:
+        self._observe(ev.played_ms)
+        self._commit(out, audio=False, text=ev.text)
+        return _T.COMMIT
+
+    def _on_input_ended(self, ev: InputEnded, now: float, out: list[Action]) -> Trigger:
+        self._observe(ev.played_ms)
+        manual = not self.config.server_detects_turns
+        if self._window is None and (self._user_speaking or (manual and ev.uncommitted_audio)):
+            self._commit(out, audio=True)
+        return _T.INPUT_ENDED
+
+    def _on_connection_lost(self, ev: ConnectionLost, now: float, out: list[Action]) -> Trigger:
+        self._observe(ev.played_ms)
+        played = self._played
+        if self._tracker.pending_ms(played) > _EPSILON_MS or any(
+            r.active for r in self._responses.values()
+        ):
+            out.append(ClearPlayback())
+        # The server's view of the user's turn is gone with it; the audio is sent again.
+        self._window = None
+        self._user_speaking = False
+        self._uncommitted = self._own_commits = 0
+        self._expected.clear()
+        self._turn_ended_at = None
+        for response in self._responses.values():
+            if not response.active:
+                continue
+            response.active = False
+            response.status = "lost"
+            for item_id in response.items:
+                item = self._items[item_id]
+                heard = self._tracker.heard_ms(item_id, played)
+                if item.kind == "message" and not (
+                    item.audio_done and heard >= item.received_ms - _EPSILON_MS
+                ):
+                    item.interrupted = True
+                    item.heard_ms = heard
+                item.audio_done = True
+                if item.text is None:
+                    item.text = "".join(item.parts)
+            for call_key in response.calls:
+                call = self._calls[call_key]
+                if call.state is _CallState.SEEN:
+                    self._refuse(call, OUTPUT_LOST, out)
+                elif call.state is _CallState.HELD:
+                    call.state = _CallState.RUNNING
+                    out.append(
+                        StartTool(
+                            item_id=call.item_id,
+                            call_id=call.call_id,
+                            name=call.name or call.call_id,
+                            arguments=call.arguments,
+                            response_id=response.id,
+                        )
+                    )
+        self._tracker.on_clear(played)
+        return _T.LOST
+
+    def _on_resumed(self, ev: Resumed, now: float, out: list[Action]) -> Trigger:
+        # Whatever was requested while disconnected went nowhere.
+        self._expected.clear()
+        self._own_commits = 0
+        if ev.answer_owed:
+            self._request(out)
+        return _T.RESUMED
+
+    def _on_say(self, ev: Say, now: float, out: list[Action]) -> Trigger:
+        self._observe(ev.played_ms)
+        if self._window is not None or self._holds_turn():
+            self._barge_in(out, by_speech=False)
+        self._request(out, ev.text)
+        return _T.SAY
+
+    def _commit(self, out: list[Action], *, audio: bool, text: str | None = None) -> None:
+        """End the user's turn (its audio, or a text message) and ask for an answer,
+        interrupting the agent first if it holds the turn."""
         if self._window is not None or self._holds_turn():
             self._barge_in(out, by_speech=False)
         self._user_speaking = False
-        if ev.audio:
+        if audio:
             self._own_commits += 1
             out.append(CommitInput())
+        if text is not None:
+            out.append(AddMessage(role="user", text=text))
+        self._turn_ended_at = self._now
         self._request(out)
-        return _T.COMMIT
 
     def _on_tick(self, ev: Tick, now: float, out: list[Action]) -> Trigger:
         self._observe(ev.played_ms)
@@ -567,7 +725,7 @@ class TurnMachine:
         return (
             any(not r.interrupted for r in self._responses.values())
             or self._tracker.pending_ms(self._played) > _EPSILON_MS
-            or not all(self._expected)
+            or _Due.LIVE in self._expected
         )
 
     def _barge_in(self, out: list[Action], *, by_speech: bool) -> None:
@@ -610,15 +768,15 @@ class TurnMachine:
                                 audio_end_ms=audio_end_ms,
                             )
                         )
-            for call_id in response.calls:
-                call = self._calls[call_id]
+            for call_key in response.calls:
+                call = self._calls[call_key]
                 if call.state is _CallState.HELD:
                     self._refuse(call, OUTPUT_NOT_RUN, tail)
                 elif call.state is _CallState.RUNNING and call.cancel_on_interrupt:
-                    tail.append(CancelTool(call_id=call_id))
+                    tail.append(CancelTool(call.item_id))
                     self._refuse(call, OUTPUT_CANCELLED, tail)
         self._tracker.on_clear(played)
-        self._expected = deque(True for _ in self._expected)
+        self._expected = deque(_stale(d) for d in self._expected)
         out.extend(tail)
         out.append(AgentInterrupted(item_id=reported[0], heard_ms=reported[1]))
 
@@ -652,25 +810,58 @@ class TurnMachine:
         return item
 
     def _call(self, response: _Response, item_id: str, call_id: str, name: str | None) -> _Call:
-        call = self._calls.get(call_id)
+        # Keyed by item: the model may reuse a call_id (a second call while the first
+        # runs), and each call must still run and get its own output.
+        call = self._calls.get(item_id)
         if call is None:
-            call = self._calls[call_id] = _Call(call_id, item_id, response.id)
-            response.calls.append(call_id)
+            call = self._calls[item_id] = _Call(call_id, item_id, response.id)
+            response.calls.append(item_id)
             self._item(response, item_id, "function_call")
         call.name = name or call.name
         return call
 
-    def _answer(self, call: _Call, output: str, out: list[Action]) -> None:
+    def _answer(self, call: _Call, output: str, out: list[Action], *, error: bool) -> None:
         call.state = _CallState.ANSWERED
-        out.append(SendToolOutput(call_id=call.call_id, output=output))
+        out.append(
+            SendToolOutput(
+                call_id=call.call_id,
+                output=output,
+                item_id=call.item_id,
+                name=call.name or call.call_id,
+                arguments=call.arguments,
+                error=error,
+            )
+        )
 
     def _refuse(self, call: _Call, template: str, out: list[Action]) -> None:
         """Answer a call that will not run (or was stopped) with a short explanation."""
-        self._answer(call, template.format(name=call.name or call.call_id), out)
+        self._answer(call, template.format(name=call.name or call.call_id), out, error=True)
 
-    def _request(self, out: list[Action]) -> None:
-        self._expected.append(False)
-        out.append(CreateResponse())
+    def _end_audio(self, item: _Item, out: list[Action]) -> None:
+        """The item's audio is complete: the sink's converter may flush (once, in order
+        with the item's audio, so held back with it by the confirmation window)."""
+        if item.audio_ended or item.interrupted or item.received_ms <= 0:
+            return
+        item.audio_ended = True
+        end = EndOfAudio(item_id=item.id)
+        if self._window is not None:
+            self._window.held.append(end)
+        else:
+            out.append(end)
+
+    def _answer_started(self, response_id: str, out: list[Action]) -> None:
+        started, self._turn_ended_at = self._turn_ended_at, None
+        if started is not None:
+            out.append(AnswerStarted(response_id=response_id, latency_s=self._now - started))
+
+    def _request(self, out: list[Action], message: str | None = None) -> None:
+        """Send ``response.create``: the service cancels what was due before it."""
+        self._supersede()
+        self._expected.append(_Due.LIVE)
+        out.append(CreateResponse(message=message))
+
+    def _supersede(self) -> None:
+        self._expected = deque(_Due.SUPERSEDED if d is _Due.STALE else d for d in self._expected)
 
     def _follow_up(self, response: _Response, out: list[Action]) -> None:
         """Ask for the one response that speaks the tools' results, once all are in."""
@@ -678,7 +869,7 @@ class TurnMachine:
             response.follow_up
             or response.interrupted
             or response.active
-            or response.status != "completed"
+            or response.status not in ("completed", "lost")
             or not response.calls
             or any(self._calls[c].state is not _CallState.ANSWERED for c in response.calls)
         ):
@@ -693,14 +884,18 @@ class TurnMachine:
         self._tracker.on_write(play.item_id, play.content_index, play.duration_ms)
         self._responses[play.response_id].audio_written = True
         out.append(play)
+        self._answer_started(play.response_id, out)
 
     def _release(self, action: Action, out: list[Action]) -> None:
         """Carry out an action the confirmation window held back."""
         if isinstance(action, PlayAudio):
             if action.response_id in self._responses:
                 self._write(action, out)
+        elif isinstance(action, EndOfAudio):
+            if action.item_id in self._items and not self._items[action.item_id].interrupted:
+                out.append(action)
         elif isinstance(action, StartTool):
-            call = self._calls.get(action.call_id)
+            call = self._calls.get(action.item_id)
             if call is not None and call.state is _CallState.HELD:
                 call.state = _CallState.RUNNING
                 out.append(action)
@@ -736,7 +931,7 @@ class TurnMachine:
             return TurnState.AGENT_SPEAKING
         if any(self._calls[c].state is _CallState.RUNNING for r in live for c in r.calls):
             return TurnState.TOOL_RUNNING
-        if self._uncommitted or not all(self._expected) or any(r.active for r in live):
+        if self._uncommitted or _Due.LIVE in self._expected or any(r.active for r in live):
             return TurnState.THINKING
         return TurnState.IDLE
 
@@ -776,23 +971,34 @@ class TurnMachine:
             del self._responses[response.id]
             for item_id in response.items:
                 del self._items[item_id]
-            for call_id in response.calls:
-                del self._calls[call_id]
+            for call_key in response.calls:
+                del self._calls[call_key]
             self._finished[response.id] = None
             if len(self._finished) > _MEMORY:
                 del self._finished[next(iter(self._finished))]
 
 
+def _stale(due: _Due) -> _Due:
+    return _Due.STALE if due is _Due.LIVE else due
+
+
 def _heard_text(item: _Item) -> str:
     """The part of an interrupted item's text the user heard.
 
-    Without word timestamps that cannot be known: the whole text is returned (and the
-    item is flagged interrupted). With them, a word counts as heard once playback passed
-    its middle; the text is cut after the last such word (with its punctuation).
+    With word timestamps, a word counts as heard once playback passed its middle; the text
+    is cut after the last such word (with its punctuation). Without them it is estimated:
+    the words whose end falls within the heard share of the audio (speech is close to
+    even), cut at a word boundary, never more than was heard.
     """
     text = item.text or ""
     if not item.words:
-        return text
+        if item.received_ms <= 0 or item.heard_ms >= item.received_ms:
+            return text
+        share = max(0.0, item.heard_ms) / item.received_ms
+        cut = int(len(text) * share)
+        while cut > 0 and not text[cut - 1].isspace():
+            cut -= 1
+        return text[:cut].rstrip()
     words = sorted(item.words)
     heard = [w for w in words if w[0] + w[1] / 2 <= item.heard_ms]
     if not heard:
@@ -832,6 +1038,11 @@ _HANDLERS: Final[dict[type[Input], _Handler]] = {
     CommitFailed: TurnMachine._on_commit_failed,
     CreateFailed: TurnMachine._on_create_failed,
     ResponseRequested: TurnMachine._on_requested,
+    UserText: TurnMachine._on_user_text,
+    Say: TurnMachine._on_say,
+    InputEnded: TurnMachine._on_input_ended,
+    ConnectionLost: TurnMachine._on_connection_lost,
+    Resumed: TurnMachine._on_resumed,
 }
 
 

@@ -27,6 +27,8 @@ from ._version import __version__
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from .testing import Script
+
 __all__ = ["main"]
 
 _EPILOG_RUN = """\
@@ -79,6 +81,12 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "--emulator", action="store_true", help="talk to the emulator even if Azure is set up"
     )
     _add_devices(demo, what="instead of the recording")
+    demo.add_argument(
+        "--save-question",
+        metavar="FILE.wav",
+        help="write the demo's recorded question (real speech, asking about the weather in "
+        "Paris) to a WAV file, and exit: a user for your own agents",
+    )
     demo.add_argument(
         "--fast",
         action="store_true",
@@ -185,7 +193,35 @@ def _add_emulator(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         help="response audio pacing: 1 = real time, 10 = ten times faster, 0 = unpaced "
         "(default: %(default)s)",
     )
+    emulator.add_argument(
+        "--script",
+        metavar="SCRIPT",
+        help="what the emulator hears and answers: script.py or script.py:name (or "
+        "package.module:name), defining `script = Script(...)` (voiceagent.testing); "
+        "default: echo text, acknowledge audio",
+    )
+    emulator.add_argument(
+        "--session-max-s",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="end each session after this many emulated seconds, as the service does "
+        "(error session_expired, close 1001); default: never",
+    )
+    emulator.add_argument(
+        "--record-all",
+        action="store_true",
+        help=f"keep every event of every connection and every closed connection in memory "
+        f"(default: the last {_CLI_RECORD_LIMIT} events of each connection and the last "
+        f"{_CLI_KEEP_CLOSED} closed connections, so that memory stays flat)",
+    )
     emulator.add_argument("--quiet", action="store_true", help="do not log events")
+
+
+_CLI_RECORD_LIMIT = 200
+"""Events of each direction a connection of the standalone emulator keeps (at least)."""
+_CLI_KEEP_CLOSED = 20
+"""Closed connections (and refused requests) the standalone emulator keeps."""
 
 
 _EPILOG_SERVE = """\
@@ -301,11 +337,21 @@ def _speed(text: str) -> float | None:
     return value or None
 
 
-async def _run_emulator(args: argparse.Namespace) -> None:
+async def _run_emulator(args: argparse.Namespace, script: Script | None, where: str) -> None:
     from .errors import EmulatorError
-    from .testing import Emulator
+    from .testing import Emulator, Faults
 
-    emulator = Emulator(host=args.host, port=args.port, api_key=args.api_key, speed=args.speed)
+    bounded = not args.record_all
+    emulator = Emulator(
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key,
+        speed=args.speed,
+        script=script,
+        record_limit=_CLI_RECORD_LIMIT if bounded else None,
+        keep_closed=_CLI_KEEP_CLOSED if bounded else None,
+        faults=Faults(session_max_s=args.session_max_s),
+    )
     try:
         await emulator.start()
     except EmulatorError as exc:
@@ -315,6 +361,8 @@ async def _run_emulator(args: argparse.Namespace) -> None:
         if args.host not in ("127.0.0.1", "localhost", "::1"):
             print(f"warning: listening on {args.host}, not only on loopback", file=sys.stderr)
         print(f"Voice Live emulator listening on {emulator.endpoint}")
+        if where:
+            print(f"Playing the script {where}")
         print("Point your program at it with:")
         print(f"  export AZURE_VOICELIVE_ENDPOINT={emulator.endpoint}")
         print(f"  export AZURE_VOICELIVE_API_KEY={emulator.api_key}")
@@ -326,13 +374,47 @@ async def _run_emulator(args: argparse.Namespace) -> None:
 
 
 def _emulator_command(args: argparse.Namespace) -> int:
+    if not 0 <= args.port <= 65535:
+        print(f"voiceagent emulator: --port must be 0 to 65535, got {args.port}", file=sys.stderr)
+        return 2
+    if args.session_max_s is not None and not 0 < args.session_max_s < float("inf"):
+        print(
+            f"voiceagent emulator: --session-max-s must be a positive number of seconds, "
+            f"got {args.session_max_s:g}",
+            file=sys.stderr,
+        )
+        return 2
+    script, where = None, ""
+    if args.script is not None:
+        from ._cli.targets import load_script
+        from ._cli.usage import UsageError
+
+        try:
+            where, script = load_script(args.script)
+        except UsageError as exc:
+            print(f"voiceagent emulator: {exc}", file=sys.stderr)
+            return 2
     if not args.quiet:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
         logging.getLogger("aiohttp").setLevel(logging.WARNING)
     try:
-        anyio.run(_run_emulator, args)
+        anyio.run(_run_emulator, args, script, where)
     except KeyboardInterrupt:
         print("\nemulator stopped", file=sys.stderr)
+    return 0
+
+
+def _save_question(path: str) -> int:
+    import shutil
+
+    from .demo import QUESTION
+
+    try:
+        shutil.copyfile(QUESTION, path)
+    except OSError as exc:
+        print(f"voiceagent demo: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}: a recorded question (What's the weather like in Paris today?)")
     return 0
 
 
@@ -353,6 +435,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "emulator":
         return _emulator_command(args)
+    if args.command == "demo" and args.save_question:
+        return _save_question(args.save_question)
     args.speed_given = "speed" in vars(args)
     if not args.speed_given:
         args.speed = 1.0

@@ -8,6 +8,8 @@ VoiceAgentError
 ├── ConnectError             the connection to Voice Live could not be opened
 │   └── AuthenticationError  the service refused the credential (HTTP 401/403)
 ├── ConnectionLostError      an open connection dropped
+├── SessionStateError        a session was used in a state that does not allow it
+│   └── SessionClosedError   ... after it ended
 ├── ServiceError             the service reported an error that ended the session
 ├── AudioError               an audio file, device or format problem
 ├── ToolError                raised by a tool: its message goes to the model as is
@@ -31,6 +33,8 @@ __all__ = [
     "HandlerError",
     "MissingExtraError",
     "ServiceError",
+    "SessionClosedError",
+    "SessionStateError",
     "ToolDefinitionError",
     "ToolError",
     "VoiceAgentError",
@@ -63,6 +67,24 @@ class AuthenticationError(ConnectError):
 
 class ConnectionLostError(VoiceAgentError):
     """An open connection to Voice Live dropped before the session ended."""
+
+
+class SessionStateError(VoiceAgentError):
+    """A session was used in a state that does not allow it: before ``async with``
+    entered it, while it is closing, after it ended, or entered twice."""
+
+
+class SessionClosedError(SessionStateError):
+    """The session has ended: it cannot send, speak or take input any more.
+
+    Attributes:
+        reason: Why it ended (a :class:`~voiceagent.events.EndReason` value's name, e.g.
+            ``"connection_lost"``).
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class ServiceError(VoiceAgentError):

@@ -8,11 +8,12 @@ classes; SDK server events are passed through to handlers untouched as well.
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._turns import TurnState
+if TYPE_CHECKING:
+    from ._turns import TurnState
 
 __all__ = [
     "AgentTranscript",
@@ -20,19 +21,23 @@ __all__ = [
     "AvatarAnimation",
     "EndReason",
     "Event",
+    "EventsDropped",
     "Interrupted",
+    "Reconnected",
+    "Reconnecting",
     "ServiceErrorReported",
+    "ServiceWarningReported",
     "SessionEnded",
     "SessionStarted",
     "ToolCallFinished",
     "ToolCallStarted",
     "TurnChanged",
     "TurnMetrics",
-    "TurnState",
     "UserSpeechStarted",
     "UserSpeechStopped",
     "UserTranscript",
     "UserTranscriptDelta",
+    "UserTranscriptFailed",
 ]
 
 
@@ -138,6 +143,21 @@ class UserTranscript(Event):
 
 
 @attrs.frozen(kw_only=True)
+class UserTranscriptFailed(Event):
+    """The service could not transcribe one user turn (the turn itself still counts).
+
+    Attributes:
+        item_id: The user item.
+        message: The service's explanation.
+        code: The error code, if any.
+    """
+
+    item_id: str
+    message: str
+    code: str | None = None
+
+
+@attrs.frozen(kw_only=True)
 class AgentTranscriptDelta(Event):
     """A piece of the agent's answer as it is generated (audio transcript or text).
 
@@ -159,7 +179,8 @@ class AgentTranscript(Event):
     Attributes:
         item_id: The assistant item.
         text: The text. When ``interrupted`` and word timings were available, only the
-            words the user heard; otherwise the whole generated text.
+            words the user heard; otherwise the words within the heard share of the audio
+            (an estimate: speech is close to even).
         interrupted: True when the user interrupted this item before it was fully played.
     """
 
@@ -189,11 +210,14 @@ class ToolCallStarted(Event):
         call_id: The function call's id.
         name: The tool's name.
         arguments: The JSON arguments the model sent.
+        item_id: The function call's conversation item (unique even when the model
+            reuses a ``call_id``).
     """
 
     call_id: str
     name: str
     arguments: str
+    item_id: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -208,6 +232,7 @@ class ToolCallFinished(Event):
         output: The text sent to the model as the call's output.
         error: The model-visible error text, or None on success.
         duration_s: How long the call ran, in seconds.
+        item_id: The function call's conversation item.
     """
 
     call_id: str
@@ -217,6 +242,7 @@ class ToolCallFinished(Event):
     output: str
     error: str | None
     duration_s: float
+    item_id: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -236,6 +262,65 @@ class ServiceErrorReported(Event):
     error_type: str | None = None
     param: str | None = None
     event_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ServiceWarningReported(Event):
+    """The service sent a ``warning`` event (informational: nothing failed).
+
+    Attributes:
+        code: The warning's code, if any.
+        message: The service's message.
+        param: The parameter it is about, if any.
+    """
+
+    code: str | None
+    message: str
+    param: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class EventsDropped(Event):
+    """A subscription (``session.events()``) fell behind and its oldest events were
+    discarded; the stream goes on with the events that follow this one.
+
+    A subscriber that is not read never holds the session up: each subscription buffers
+    at most its ``buffer`` events (see ``AgentSession.events``).
+
+    Attributes:
+        count: How many events were discarded.
+    """
+
+    count: int
+
+
+@attrs.frozen(kw_only=True)
+class Reconnecting(Event):
+    """The session is opening a new connection: the old one dropped, or the service's
+    session is about to end (``expires_at``). One event per attempt.
+
+    Attributes:
+        attempt: The attempt, from 1.
+        reason: Why (the lost connection's error, or the coming end of the session).
+    """
+
+    attempt: int
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class Reconnected(Event):
+    """The conversation goes on over a new connection: the session configuration was sent
+    again, the conversation replayed, and the user's uncommitted audio sent again.
+
+    Attributes:
+        gap_ms: From the drop (or from the start of a planned move) to the moment the new
+            connection took over.
+        replayed_items: How many conversation items were replayed.
+    """
+
+    gap_ms: float
+    replayed_items: int
 
 
 @attrs.frozen(kw_only=True)

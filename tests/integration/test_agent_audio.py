@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import pytest
 
-from voiceagent import Agent, ServerVad
+from voiceagent import Agent
 from voiceagent.audio import (
     AudioFormat,
     Encoding,
@@ -19,6 +19,7 @@ from voiceagent.audio import (
     WavFileSource,
 )
 from voiceagent.events import EndReason, Interrupted, TurnChanged, UserSpeechStarted
+from voiceagent.options import ServerVad
 from voiceagent.testing import Emulator, Script, Turn, synthesize
 
 from ..helpers import connect_args

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import socket
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -15,7 +16,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 import voiceagent._connect
 from voiceagent import Agent
-from voiceagent._connect import ConnectionSettings, map_errors, redact
+from voiceagent._connect import ConnectionSettings, convert_error, redact
 from voiceagent.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -24,7 +25,7 @@ from voiceagent.errors import (
 )
 from voiceagent.testing import Emulator, EmulatorTokenCredential
 
-from ..helpers import agent_transcripts
+from ..helpers import agent_transcripts, secret_paths
 
 if TYPE_CHECKING:
     from azure.core.credentials import AccessToken
@@ -110,9 +111,26 @@ async def test_wrong_key_is_an_authentication_error_without_the_key(
             async with text_agent().session(endpoint=emu.endpoint, api_key=SECRET):
                 pass
     assert "401" in str(info.value)
-    assert SECRET not in str(info.value)
-    assert info.value.__cause__ is None
+    assert secret_paths(info.value, SECRET) == []
     assert SECRET not in caplog.text
+
+
+async def test_a_refused_token_is_not_reachable_from_the_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The SDK's error chain ends in aiohttp's handshake error, whose request info holds
+    # the Authorization header: nothing of it may be reachable from ours.
+    caplog.set_level(logging.DEBUG)
+    token = "eyJ-secret-entra-token-0123456789"
+    async with Emulator(speed=None) as emu:
+        with pytest.raises(AuthenticationError) as info:
+            async with text_agent().session(
+                endpoint=emu.endpoint, credential=EmulatorTokenCredential(token)
+            ):
+                pass
+    assert secret_paths(info.value, token) == []
+    assert info.value.__context__ is None
+    assert token not in caplog.text
 
 
 async def test_refused_connection_is_a_connect_error() -> None:
@@ -145,9 +163,13 @@ def test_handshake_statuses_map_to_clear_errors(
         status=status,
         message=f"Invalid response status {SECRET}",
     )
-    with pytest.raises(error, match=match) as info, map_errors(settings, opening=True):
+    try:
         raise SdkConnectionError("Failed to establish WebSocket connection") from handshake
-    assert SECRET not in str(info.value)
+    except SdkConnectionError as exc:
+        converted = convert_error(exc, settings, opening=True)
+    assert isinstance(converted, error)
+    assert re.search(match, str(converted))
+    assert secret_paths(converted, SECRET) == []
 
 
 async def test_token_credential_uses_the_scope_and_is_not_closed_when_given() -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import anyio
 import pytest
 
-from voiceagent import Agent, AgentSession, ServerVad, TurnState, tool
+from voiceagent import Agent, AgentSession, ReconnectPolicy, TurnState, tool
 from voiceagent.audio import AudioFormat, MemorySink, MemorySource
 from voiceagent.errors import ConfigurationError, ToolDefinitionError
 from voiceagent.events import (
@@ -24,6 +24,7 @@ from voiceagent.events import (
     SessionEnded,
     UserTranscript,
 )
+from voiceagent.options import ServerVad
 from voiceagent.testing import Emulator, Faults, Script, ToolCall, Turn, synthesize
 
 from ..helpers import agent_transcripts, connect_args, wait_closed
@@ -67,11 +68,11 @@ def test_invalid_options_fail_when_the_agent_is_defined() -> None:
 
     with pytest.raises(ConfigurationError, match="voice"):
         Agent(voice="not a voice!")
-    with pytest.raises(ConfigurationError, match="unknown option"):
+    with pytest.raises(ConfigurationError, match="unknown setting"):
         Agent(temprature=0.8)
     with pytest.raises(ConfigurationError, match="greeting"):
         Agent(greeting="   ")
-    with pytest.raises(ConfigurationError, match="confirm_window_ms"):
+    with pytest.raises(ConfigurationError, match="confirm_interruption_ms"):
         Agent(confirm_interruption_ms=0)
 
 
@@ -148,8 +149,13 @@ async def test_manual_commit_from_the_application() -> None:
         agent = Agent(turn_detection=None, modalities=["text"])
         async with agent.session(**connect_args(emu)) as session:
             async with agent_transcripts(session, 1) as said:
-                await session._connection().input_audio_buffer.append(
-                    audio=base64.b64encode(synthesize("Hello?").audio).decode()
+                wire = session._uplink.wire  # no public append: push-to-talk apps use a source
+                assert wire is not None
+                await wire.send(
+                    {
+                        "type": "input_audio_buffer.append",
+                        "audio": base64.b64encode(synthesize("Hello?").audio).decode(),
+                    }
                 )
                 await session.commit()
     assert said[0].text == "Hi!"
@@ -167,9 +173,9 @@ async def test_cancelling_run_closes_the_connection() -> None:
     assert ended[0].reason is EndReason.CANCELLED
 
 
-async def test_a_dropped_connection_ends_the_session() -> None:
+async def test_a_dropped_connection_ends_the_session_when_reconnecting_is_off() -> None:
     async with Emulator(speed=None, faults=Faults(drop_on_event="response.create")) as emu:
-        agent = Agent(modalities=["text"])
+        agent = Agent(modalities=["text"], reconnect=ReconnectPolicy.off())
         async with agent.session(**connect_args(emu)) as session:
             await session.send_text("hello")
             with anyio.fail_after(5):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import anyio
 import pytest
 from azure.ai.voicelive.models import ServerEvent, ServerEventResponseDone
 
@@ -159,3 +160,44 @@ def test_bad_registrations_fail_at_once() -> None:
         agent.on(42)  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="empty"):
         agent.on("")
+
+
+async def test_one_agent_two_conversations_and_handlers_that_know_theirs() -> None:
+    from voiceagent import AgentSession
+    from voiceagent.events import AgentTranscript, UserTranscript
+
+    script = Script(Turn(hears="Hi", says="Hello."), Turn(hears="Bye", says="Goodbye."))
+    agent = Agent(modalities=["text"])
+    seen: list[tuple[str | None, str]] = []
+
+    @agent.on(AgentTranscript)
+    def record(event: AgentTranscript, session: AgentSession) -> None:
+        seen.append((session.session_id, event.text))
+        if event.text == "Goodbye.":
+            session.end()
+
+    async with Emulator(speed=None, script=script) as emu:
+        async with (
+            agent.session(**connect_args(emu)) as first,
+            agent.session(**connect_args(emu)) as second,
+        ):
+            only_first: list[str] = []
+            first.on(UserTranscript)(lambda event: only_first.append(event.text))
+            first.on(AgentTranscript)(lambda event: only_first.append(event.text))
+            async with agent_transcripts(first, 1), agent_transcripts(second, 1):
+                await first.send_text("Hi")
+                await second.send_text("Hi")
+            await first.send_text("Bye")
+            with anyio.fail_after(10):
+                result = await first.wait()
+            assert second.status.value == "active"  # the other conversation goes on
+    assert result.reason.value == "ended"
+    assert first.session_id != second.session_id
+    assert sorted(seen) == sorted(
+        [
+            (first.session_id, "Hello."),
+            (second.session_id, "Hello."),
+            (first.session_id, "Goodbye."),
+        ]
+    )
+    assert only_first == ["Hello.", "Goodbye."]

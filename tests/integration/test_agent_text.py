@@ -10,6 +10,7 @@ import anyio.lowlevel
 import pytest
 
 import voiceagent
+import voiceagent.errors
 from voiceagent import Agent, AgentSession, tool
 from voiceagent.errors import ConfigurationError
 from voiceagent.events import (
@@ -199,7 +200,7 @@ async def test_unknown_tool_error_and_tool_error_and_crash() -> None:
         @agent.tool
         def refuse() -> str:
             """Refuses."""
-            raise voiceagent.ToolError("The booking system is closed today.")
+            raise voiceagent.errors.ToolError("The booking system is closed today.")
 
         @agent.tool
         def crash() -> str:

@@ -12,7 +12,20 @@ from azure.ai.voicelive.aio import connect
 from azure.ai.voicelive.models import ServerEvent
 
 import voiceagent.testing
-from voiceagent.testing import Emulator, Script, ToolCall, Turn, synthesize
+from voiceagent.testing import (
+    Emulator,
+    Faults,
+    McpCall,
+    McpServer,
+    McpTool,
+    Script,
+    ServerWarning,
+    ToolCall,
+    TranscriptionFailure,
+    Turn,
+    Warn,
+    synthesize,
+)
 from voiceagent.testing._protocol import SERVER_EVENT_CLASSES
 
 from ..helpers import create_item, recv_until, type_of
@@ -97,6 +110,64 @@ async def test_every_server_event_parses_to_its_class() -> None:
         note(await recv_until(conn, "session.avatar.connecting"))
         await conn.response.cancel()
         note(await recv_until(conn, "error"))
+
+    # Injected: a failed transcription and a warning.
+    faults = Faults(
+        transcription_failure=TranscriptionFailure(),
+        warnings=[Warn(at="session.updated", warning=ServerWarning(message="Heads up."))],
+    )
+    async with (
+        Emulator(speed=None, faults=faults) as emu,
+        connect(endpoint=emu.endpoint, credential=emu.credential) as conn,
+    ):
+        note([await conn.recv()])
+        await conn.session.update(
+            session={"turn_detection": None, "input_audio_transcription": {"model": "whisper-1"}}
+        )
+        note(await recv_until(conn, "warning"))
+        await conn.input_audio_buffer.append(audio=base64.b64encode(speech.audio).decode())
+        await conn.input_audio_buffer.commit()
+        note(await recv_until(conn, "conversation.item.input_audio_transcription.failed"))
+
+    # MCP: a listing that fails, one that works, a call that works and one that fails.
+    mcp_script = Script(
+        Turn(
+            mcp_calls=[McpCall("ok", "tool"), McpCall("ok", "tool", error="boom")],
+            says="Done.",
+        ),
+        mcp_servers=[McpServer("ok", tools=[McpTool("tool")]), McpServer("bad", list_error="x")],
+    )
+    async with (
+        Emulator(speed=None, script=mcp_script) as emu,
+        connect(endpoint=emu.endpoint, credential=emu.credential) as conn,
+    ):
+        note([await conn.recv()])
+        url = "https://mcp.example.com"
+        await conn.session.update(
+            session={
+                "turn_detection": None,
+                "tools": [
+                    {
+                        "type": "mcp",
+                        "server_label": "ok",
+                        "server_url": url,
+                        "require_approval": "never",
+                    },
+                    {"type": "mcp", "server_label": "bad", "server_url": url},
+                ],
+            }
+        )
+        note(await recv_until(conn, "mcp_list_tools.failed"))
+        await create_item(
+            conn,
+            item={
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "Go"}],
+            },
+        )
+        await conn.response.create()
+        note(await recv_until(conn, "response.mcp_call.failed"))
 
     assert set(seen) == set(SERVER_EVENT_CLASSES), set(SERVER_EVENT_CLASSES) ^ set(seen)
     for kind, classes in seen.items():

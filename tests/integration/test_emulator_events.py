@@ -507,13 +507,17 @@ async def test_input_audio_turns(conn: VoiceLiveConnection) -> None:
     ]
 
 
-async def test_mcp_approval_response_event_adds_an_item(conn: VoiceLiveConnection) -> None:
+async def test_mcp_approval_response_event_for_an_unknown_request(
+    conn: VoiceLiveConnection,
+) -> None:
+    # The bare event answers like the item (see test_emulator_mcp.py for the whole flow):
+    # it must name an mcp_approval_request item of the conversation.
     await manual(conn)
     await conn.send(
         {"type": "mcp_approval_response", "approval_request_id": "item_Appr1", "approve": True}
     )
-    [created] = await recv_until(conn, "conversation.item.created")
-    assert created.item.type == "mcp_approval_response"
+    [error] = await recv_until(conn, "error")
+    assert error.error.code == "item_not_found"
 
 
 async def test_server_vad_default_is_on(conn: VoiceLiveConnection, emulator: Emulator) -> None:

@@ -205,3 +205,25 @@ async def test_no_interruption_when_interrupt_response_is_false() -> None:
         # The second turn's response follows once the first is done.
         events = await recv_until(conn, "response.done")
         assert events[-1].response.output[0].content[0].transcript == "Ok."
+
+
+@pytest.mark.parametrize("encoding", ["g711_ulaw", "g711_alaw"])
+async def test_g711_zero_bytes_during_a_response_do_not_barge_in(encoding: str) -> None:
+    # A phone bridge that sends zero bytes for "nothing" sends a constant -32124 (mu-law)
+    # or -5504 (A-law): no speech, so the answer plays to its end.
+    async with (
+        Emulator(speed=4.0) as emu,
+        connect(endpoint=emu.endpoint, credential=emu.credential) as conn,
+    ):
+        await conn.recv()
+        await conn.session.update(session={"input_audio_format": encoding})
+        await recv_until(conn, "session.updated")
+        await conn.response.create()
+        await recv_until(conn, "response.audio.delta")
+        zeros = base64.b64encode(bytes(160)).decode()  # 20 ms
+        for _ in range(100):
+            await conn.input_audio_buffer.append(audio=zeros)
+        events = await recv_until(conn, "response.done")
+        assert "input_audio_buffer.speech_started" not in types(events)
+        assert events[-1].response.status == "completed"
+        assert emu.connections[0].audio_received_ms == pytest.approx(2000)

@@ -50,9 +50,14 @@ async def test_the_readme_agent_runs_against_the_emulator(tmp_path: Path) -> Non
         }
         with anyio.fail_after(60):
             result = await anyio.run_process(
-                [sys.executable, "agent.py"], cwd=tmp_path, env=env, check=False
+                # The README's code as a user copies it leaves no file open.
+                [sys.executable, "-X", "dev", "-W", "error::ResourceWarning", "agent.py"],
+                cwd=tmp_path,
+                env=env,
+                check=False,
             )
     assert result.returncode == 0, result.stderr.decode()
+    assert "ResourceWarning" not in result.stderr.decode()
     assert result.stdout.decode().strip() == f"user: {question}"
     with wave.open(str(tmp_path / "answer.wav")) as answer:
         frames = answer.getnframes()

@@ -11,7 +11,7 @@ from typing import Any, assert_type
 
 from azure.ai.voicelive.models import ServerEventResponseDone
 
-from voiceagent import Agent, on
+from voiceagent import Agent, AgentSession, TurnState, on
 from voiceagent.events import AgentTranscript, Event, UserTranscript
 
 agent = Agent()
@@ -62,3 +62,25 @@ class Desk(Agent):
 
 
 assert_type(Desk.heard, Callable[[Desk, UserTranscript], Coroutine[Any, Any, None]])
+
+
+# A handler may take the session it happened in, typed.
+@agent.on(UserTranscript)
+async def reply(event: UserTranscript, session: AgentSession) -> None:
+    await session.say(f"You said {event.text}")
+
+
+assert_type(reply, Callable[[UserTranscript, AgentSession], Coroutine[Any, Any, None]])
+agent.on(AgentTranscript)(lambda event, session: session.end())
+
+
+class Polite(Agent):
+    @on(UserTranscript)
+    def heard(self, event: UserTranscript, session: AgentSession) -> None:
+        session.end()
+
+
+# session() and run() take the session options as typed keyword arguments.
+session = agent.session(temperature=0.7, voice="alloy", sink=None)
+assert_type(session, AgentSession)
+assert_type(session.state, TurnState)

@@ -98,7 +98,8 @@ def demo_conversation(args: argparse.Namespace, printer: Printer) -> Conversatio
     Raises:
         UsageError: Conflicting options, a missing device or extra, an unwritable output.
     """
-    from ..demo import SCRIPT, WeatherAgent, azure_endpoint, question_wav
+    from ..demo import QUESTION, SCRIPT, WeatherAgent
+    from ..testing._service import azure_endpoint
 
     _exclusive(args, ("--azure", "--emulator"), ("--speaker", "--output"))
     azure = args.azure or (not args.emulator and azure_endpoint() is not None)
@@ -110,14 +111,16 @@ def demo_conversation(args: argparse.Namespace, printer: Printer) -> Conversatio
     speed = None if args.fast else 1.0
     source, sink, path = _audio_ends(
         args,
-        default_input=str(question_wav()),
+        default_input=str(QUESTION),
         default_output=None if args.speaker else DEMO_OUTPUT,
     )
     script, script_name = SCRIPT, "voiceagent/demo/weather.py:SCRIPT"
     if args.mic:
         script, script_name = _live_script(), "every turn gets the weather in Paris"
-    printer.heading("voiceagent demo: WeatherAgent, from examples/weather.py")
-    you = "your microphone" if args.mic else f"a recorded question ({question_wav().name})"
+    printer.heading(
+        "voiceagent demo: WeatherAgent, from voiceagent/demo/weather.py (examples/weather.py)"
+    )
+    you = "your microphone" if args.mic else f"a recorded question ({QUESTION.name})"
     agent_out = "your speaker" if args.speaker else str(path)
     printer.note(f"user: {you} · agent audio: {agent_out}")
     if args.mic and not azure:
@@ -197,7 +200,7 @@ def run_conversation(args: argparse.Namespace, printer: Printer) -> Conversation
 
 
 def _azure_endpoint() -> str | None:
-    from ..demo import azure_endpoint
+    from ..testing._service import azure_endpoint
 
     return azure_endpoint()
 

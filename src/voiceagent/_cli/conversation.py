@@ -13,9 +13,10 @@ import anyio
 import anyio.from_thread
 import attrs
 
+from .._turns import TurnState
 from ..audio import Converter, Microphone, Speaker, WavFileSink, WavFileSource
 from ..errors import AudioError, ConfigurationError, MissingExtraError
-from ..events import SessionEnded, TurnChanged, TurnState
+from ..events import SessionEnded, TurnChanged
 from .usage import UsageError
 
 if TYPE_CHECKING:
@@ -189,7 +190,7 @@ async def converse(conversation: Conversation, printer: Printer, outcome: Outcom
             script = backend.script_name or "no script: the default brain"
             printer.note(f"the Voice Live emulator at {emu.endpoint} ({pace}; {script})")
         else:
-            from ..demo import azure_endpoint
+            from ..testing._service import azure_endpoint
 
             printer.note(f"Azure AI Voice Live at {azure_endpoint() or '(no endpoint set)'}")
         sink = conversation.sink

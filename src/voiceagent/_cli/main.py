@@ -19,7 +19,7 @@ from ..events import EndReason
 from .commands import demo_conversation, run_conversation, summarize
 from .conversation import Conversation, Outcome, converse
 from .printer import Printer, console
-from .usage import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+from .usage import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, UsageError, UserCodeError
 
 if TYPE_CHECKING:
     import argparse
@@ -78,6 +78,11 @@ def converse_command(args: argparse.Namespace) -> int:
         if conversation is not None:
             summarize(conversation, outcome, printer, interrupted=True)
         return EXIT_INTERRUPTED
+    except UserCodeError as exc:
+        head, _, frames = str(exc).partition("\n")
+        fail(head, EXIT_ERROR)
+        err.print(Text(frames), highlight=False)
+        return EXIT_ERROR
     except _USAGE_ERRORS as exc:
         return fail(_one_line(exc), EXIT_USAGE)
     except VoiceAgentError as exc:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
+from .._turns import TurnState
 from ..events import (
     AgentTranscript,
     Event,
@@ -26,7 +27,6 @@ from ..events import (
     ToolCallStarted,
     TurnChanged,
     TurnMetrics,
-    TurnState,
     UserTranscript,
 )
 

@@ -3,9 +3,10 @@
 
 Every way the name can be wrong (no such file or module, no such attribute, not an
 agent) is a :class:`UsageError` whose message says what was found instead. An exception
-raised by the user's own module while it is imported is not bad usage: it propagates
-with its traceback, as ``python file.py`` would show it, except voiceagent's own
-definition errors (a bad option, a bad tool), whose messages are complete on one line.
+raised by the user's own module while it is imported is a :class:`UserCodeError`: one
+line, then the traceback of the user's own frames (voiceagent's are not where the bug
+is), except voiceagent's own definition errors (a bad option, a bad tool), whose messages
+are complete on one line.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import attrs
 
 from .. import Agent
 from ..errors import VoiceAgentError
-from .usage import UsageError
+from .usage import UsageError, UserCodeError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -98,6 +99,9 @@ def _load_file(where: str) -> ModuleType:
     except VoiceAgentError as exc:
         del sys.modules[name]
         raise UsageError(f"{where}: {exc}") from None
+    except Exception as exc:
+        del sys.modules[name]
+        raise UserCodeError(where, exc) from None
     except BaseException:
         del sys.modules[name]
         raise
@@ -119,9 +123,11 @@ def _import_module(where: str) -> ModuleType:
                 if "." not in where
                 else f"no module named {missing!r}"
             ) from None
-        raise
+        raise UserCodeError(where, exc) from None
     except VoiceAgentError as exc:
         raise UsageError(f"{where}: {exc}") from None
+    except Exception as exc:
+        raise UserCodeError(where, exc) from None
 
 
 def load_module(where: str) -> ModuleType:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_USAGE", "UsageError"]
+import traceback
+from pathlib import Path
+
+__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_USAGE", "UsageError", "UserCodeError"]
 
 EXIT_USAGE = 2
 """Bad usage: a missing file, a bad target, a missing device or extra (as argparse)."""
@@ -14,3 +17,29 @@ EXIT_INTERRUPTED = 130
 
 class UsageError(Exception):
     """The command was used wrongly; the message says how, on one line."""
+
+
+_OURS = str(Path(__file__).resolve().parent.parent)
+
+
+class UserCodeError(Exception):
+    """The user's own module raised while it was imported.
+
+    The message is one line saying so, then the traceback of the user's own frames only
+    (voiceagent's and importlib's frames are left out: they are not where the bug is).
+
+    Args:
+        where: The target as written.
+        exc: The exception the module raised.
+    """
+
+    def __init__(self, where: str, exc: BaseException) -> None:
+        summary = traceback.TracebackException.from_exception(exc)
+        frames = [
+            frame
+            for frame in summary.stack
+            if not frame.filename.startswith(_OURS) and not frame.filename.startswith("<frozen")
+        ]
+        summary.stack = traceback.StackSummary.from_list(frames)
+        lines = "".join(summary.format()).rstrip()
+        super().__init__(f"importing {where} failed: {type(exc).__name__}: {exc}\n{lines}")

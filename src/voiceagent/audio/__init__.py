@@ -10,9 +10,9 @@ async for frame in converted(source, wire):         # 20 ms frames in the wire f
 ```
 
 Sources (:class:`AudioSource`) and sinks (:class:`AudioSink`) are protocols: any object
-with the right members plugs in. :class:`Microphone` and :class:`Speaker` need the
-``audio`` extra (``pip install "voiceagent[audio]"``) and PortAudio; so does any
-conversion that resamples or mixes channels.
+with the right members plugs in. Conversion between any formats (rates, channels,
+G.711) is part of the base install; :class:`Microphone` and :class:`Speaker` need the
+``audio`` extra (``pip install "voiceagent[audio]"``) and PortAudio.
 """
 
 from ._convert import Converter as Converter

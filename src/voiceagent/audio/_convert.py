@@ -44,8 +44,8 @@ def _import_extra(purpose: str) -> tuple[Any, Any]:
         soxr = importlib.import_module("soxr")
     except ImportError as exc:
         raise MissingExtraError(
-            f"{purpose} needs numpy and soxr ({exc.name} is not installed): "
-            'pip install "voiceagent[audio]"'
+            f"{purpose} needs numpy and soxr, which voiceagent depends on, but {exc.name} "
+            "cannot be imported: reinstall voiceagent (pip install --force-reinstall voiceagent)"
         ) from exc
     return numpy, soxr
 
@@ -78,7 +78,7 @@ class Converter:
 
     Raises:
         MissingExtraError: If the conversion changes the sample rate or the channel count
-            and numpy or soxr is not installed (``pip install "voiceagent[audio]"``).
+            and numpy or soxr cannot be imported (a broken install: both are dependencies).
     """
 
     def __init__(self, src: AudioFormat, dst: AudioFormat) -> None:

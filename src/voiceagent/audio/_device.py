@@ -239,6 +239,11 @@ class PlaybackBuffer:
         self._waited = 0
         self.draining = False
         """When true the buffer plays what it holds without waiting for the jitter fill."""
+        self.paused = False
+        """When true the device gets silence and the queue is kept (a pending fade-out
+        still plays)."""
+        self.clears = 0
+        """How many times :meth:`clear` ran."""
         self.played_bytes = 0
         """Bytes of audio (not silence) handed to the device, or faded out by a clear."""
         self.cleared_bytes = 0
@@ -269,6 +274,7 @@ class PlaybackBuffer:
             self._fade = self._fade_out(self._fade + head)
             self._priming = True
             self._waited = 0
+            self.clears += 1
 
     def fill(self, out: Any, nbytes: int) -> None:
         """Write the next ``nbytes`` of output into the buffer ``out`` (callback thread)."""
@@ -281,6 +287,8 @@ class PlaybackBuffer:
             chunk, self._fade = self._fade[:nbytes], self._fade[nbytes:]
             return chunk + bytes(nbytes - len(chunk))
         queue = self._queue
+        if self.paused:
+            return bytes(nbytes)
         if self._priming:
             if not queue:
                 return bytes(nbytes)
@@ -324,7 +332,9 @@ class Speaker(AudioSinkBase):
     subtracted). :meth:`clear` stops playback within one device block with a
     ``fade_ms`` fade-out, so there is no click; the fade-out counts as played the moment
     :meth:`clear` is called, so :meth:`played_ms` read right after it is final for the
-    cleared audio. The device opens on the first write.
+    cleared audio; a :meth:`write` waiting for room when :meth:`clear` runs drops its
+    frame. It is a :class:`~voiceagent.audio.PausableSink`: :meth:`pause` plays silence
+    and keeps the queue until :meth:`resume`. The device opens on the first write.
 
     Args:
         device: The device's index, a unique part of its name, or ``None`` for the default
@@ -422,10 +432,26 @@ class Speaker(AudioSinkBase):
                 if self._stream is None:
                     await anyio.to_thread.run_sync(self._open)
         if self._max_buffer is not None:
+            clears = self._buffer.clears
             while (queued := self._buffer.queued_bytes) and queued + len(frame) > self._max_buffer:
                 await anyio.sleep(self._block_s)
                 self._check_alive()
+                if self._buffer.clears != clears:
+                    return  # cleared while waiting: this frame was part of what was dropped
         self._buffer.push(frame)
+
+    @property
+    def paused(self) -> bool:
+        """Whether playback is paused (:meth:`pause`)."""
+        return self._buffer.paused
+
+    def pause(self) -> None:
+        """Hold playback within one device block; the queue is kept. Idempotent."""
+        self._buffer.paused = True
+
+    def resume(self) -> None:
+        """Play the queue again from where :meth:`pause` stopped. Idempotent."""
+        self._buffer.paused = False
 
     def clear(self) -> None:
         """Drop the queue; the device goes silent within one block, with a short fade.
@@ -447,6 +473,10 @@ class Speaker(AudioSinkBase):
         self._buffer.draining = True
         try:
             while self._buffer.queued_bytes:
+                if self._buffer.paused:
+                    await anyio.sleep(self._block_s)
+                    self._check_alive()
+                    continue
                 await anyio.sleep(self._block_s / 2)
                 self._check_alive()
             await anyio.sleep(float(self._stream.latency))

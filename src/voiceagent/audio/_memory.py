@@ -8,6 +8,7 @@ queues up, plays at real time, and :meth:`~MemorySink.clear` drops what was not 
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import TYPE_CHECKING
 
 import anyio
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["MemorySink", "MemorySource", "NullSink", "SilenceSource", "SinkWrite"]
 
 _EPSILON = 1e-6  # samples: absorbs float rounding when a sleep ends exactly on a sample
+_PAUSED_POLL_S = 0.01  # how often a paused sink's waiting write() or drain() looks again
 
 
 class MemorySource(AudioSourceBase):
@@ -159,6 +161,9 @@ class MemorySink(AudioSinkBase):
     the play clock pauses until the next write (an underrun). :meth:`played_ms` is what a
     device would have played by now, :meth:`clear` drops the unplayed rest, :meth:`drain`
     sleeps until everything queued has played, and :meth:`aclose` drops what is unplayed.
+    It is a :class:`~voiceagent.audio.PausableSink`: :meth:`pause` holds playback (the
+    queue is kept) until :meth:`resume`. A :meth:`write` waiting for room when
+    :meth:`clear` runs drops its frame, as a device's would.
 
     Args:
         format: The format :meth:`write` takes.
@@ -188,8 +193,13 @@ class MemorySink(AudioSinkBase):
         self._queue = bytearray()
         self._play_start: float | None = None  # when the head of the queue started playing
         self._cleared = 0
+        self._clear_count = 0  # a write() waiting for room drops its frame if this moves
+        self._paused = False
         self.writes: list[SinkWrite] = []
         self.clears: list[float] = []
+        self.pauses: list[tuple[float, float]] = []
+        """``(paused at, resumed at)`` of every pause (``realtime``); an open pause ends
+        at ``math.inf``."""
 
     @property
     def format(self) -> AudioFormat:
@@ -248,16 +258,48 @@ class MemorySink(AudioSinkBase):
             return
         self._advance(now)
         if self._max_buffer is not None:
+            clears = self._clear_count
             while self._queue and len(self._queue) + len(frame) > self._max_buffer:
-                assert self._play_start is not None
-                excess = len(self._queue) + len(frame) - self._max_buffer
-                await anyio.sleep_until(self._play_start + excess / self._format.bytes_per_second)
+                if self._paused or self._play_start is None:
+                    await anyio.sleep(_PAUSED_POLL_S)
+                else:
+                    excess = len(self._queue) + len(frame) - self._max_buffer
+                    await anyio.sleep_until(
+                        self._play_start + excess / self._format.bytes_per_second
+                    )
                 if self._closed:
                     raise anyio.ClosedResourceError("MemorySink was closed during write()")
+                if self._clear_count != clears:
+                    return  # cleared while waiting: this frame was part of what was dropped
                 self._advance(anyio.current_time())
             now = anyio.current_time()
         self._queue += frame
-        if self._play_start is None:
+        if self._play_start is None and not self._paused:
+            self._play_start = now
+
+    @property
+    def paused(self) -> bool:
+        """Whether playback is paused (:meth:`pause`)."""
+        return self._paused
+
+    def pause(self) -> None:
+        """Hold playback (``realtime``): :meth:`played_ms` stops, the queue is kept."""
+        if not self._realtime or self._paused or self._closed:
+            return
+        now = anyio.current_time()
+        self._advance(now)
+        self._paused = True
+        self._play_start = None
+        self.pauses.append((now, math.inf))
+
+    def resume(self) -> None:
+        """Play the queue again from where :meth:`pause` stopped."""
+        if not self._paused:
+            return
+        now = anyio.current_time()
+        self._paused = False
+        self.pauses[-1] = (self.pauses[-1][0], now)
+        if self._queue and not self._closed:
             self._play_start = now
 
     def clear(self) -> None:
@@ -268,6 +310,7 @@ class MemorySink(AudioSinkBase):
             return
         now = anyio.current_time()
         self.clears.append(now)
+        self._clear_count += 1
         if not self._closed:
             self._advance(now)
             self._cleared += len(self._queue)
@@ -278,6 +321,9 @@ class MemorySink(AudioSinkBase):
         """Wait until everything queued has played (returns at once without ``realtime``)."""
         while self._realtime and not self._closed:
             self._advance(anyio.current_time())
+            if self._paused and self._queue:
+                await anyio.sleep(_PAUSED_POLL_S)
+                continue
             if self._play_start is None:
                 break
             await anyio.sleep_until(

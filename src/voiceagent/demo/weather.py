@@ -8,8 +8,8 @@ This is the agent ``voiceagent demo`` runs. Run it yourself::
 
 It plays a recorded question, prints the conversation and writes the agent's answer to
 weather-answer.wav. Try it with your own voice: ``voiceagent run
-examples/weather.py:WeatherAgent --mic --speaker``. (voiceagent ships this file as
-``voiceagent/demo/weather.py``.)
+examples/weather.py:WeatherAgent --mic --speaker``. (voiceagent ships this file, and
+question.wav beside it, as ``voiceagent/demo/weather.py``.)
 """
 
 from __future__ import annotations
@@ -17,18 +17,24 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
 
-from voiceagent import Agent, ToolError, on, tool
+from voiceagent import Agent, on, tool
 from voiceagent.audio import WavFileSink, WavFileSource
-from voiceagent.demo import question_wav, service
+from voiceagent.errors import ToolError
 from voiceagent.events import AgentTranscript, ToolCallFinished, UserTranscript
-from voiceagent.testing import ReplyContext, Script, ToolCall, Turn
+from voiceagent.testing import ReplyContext, Script, ToolCall, Turn, service
 
 log = logging.getLogger("weather")
+
+# A recording of a user asking "What's the weather like in Paris today?": real speech
+# (espeak-ng), pcm16 mono at 16 kHz, then a second of silence so that server VAD hears
+# the end of the turn.
+QUESTION = Path(__file__).with_name("question.wav")
 
 # Stand-in data: a real agent would ask a weather service.
 FORECASTS = {"paris": (21, "sunny"), "london": (16, "cloudy"), "tokyo": (27, "humid")}
@@ -107,11 +113,11 @@ async def main() -> None:
     def show_answer(event: AgentTranscript) -> None:
         print(f"agent: {event.text}")
 
-    async with (
-        service(SCRIPT, emulator="--emulator" in sys.argv or None) as where,
-        WavFileSink("weather-answer.wav") as sink,
-    ):
-        result = await agent.run(source=WavFileSource(question_wav()), sink=sink, **where)
+    async with service(SCRIPT, emulator="--emulator" in sys.argv or None) as where:
+        # The session owns the source and the sink: it closes both when it ends.
+        result = await agent.run(
+            source=WavFileSource(QUESTION), sink=WavFileSink("weather-answer.wav"), **where
+        )
     print(f"session ended ({result.reason.value}); the answer is in weather-answer.wav")
 
 

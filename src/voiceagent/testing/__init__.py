@@ -16,29 +16,45 @@ from ._audio_checks import check_audio_source as check_audio_source
 from ._connection import EmulatorConnection as EmulatorConnection
 from ._emulator import Emulator as Emulator
 from ._emulator import EmulatorTokenCredential as EmulatorTokenCredential
+from ._faults import Disconnect as Disconnect
 from ._faults import Faults as Faults
+from ._faults import ServerWarning as ServerWarning
+from ._faults import TranscriptionFailure as TranscriptionFailure
+from ._faults import Warn as Warn
+from ._mcp import McpCall as McpCall
+from ._mcp import McpServer as McpServer
+from ._mcp import McpTool as McpTool
 from ._script import ReplyContext as ReplyContext
 from ._script import ResponseFailure as ResponseFailure
 from ._script import Script as Script
 from ._script import ToolCall as ToolCall
 from ._script import Turn as Turn
+from ._service import service as service
 from ._synth import Speech as Speech
 from ._synth import WordTiming as WordTiming
 from ._synth import synthesize as synthesize
 
 __all__ = [
+    "Disconnect",
     "Emulator",
     "EmulatorConnection",
     "EmulatorTokenCredential",
     "Faults",
+    "McpCall",
+    "McpServer",
+    "McpTool",
     "ReplyContext",
     "ResponseFailure",
     "Script",
+    "ServerWarning",
     "Speech",
     "ToolCall",
+    "TranscriptionFailure",
     "Turn",
+    "Warn",
     "WordTiming",
     "check_audio_sink",
     "check_audio_source",
+    "service",
     "synthesize",
 ]

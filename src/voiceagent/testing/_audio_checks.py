@@ -26,7 +26,7 @@ import anyio
 
 from .. import _g711
 from ..audio._format import AudioFormat, Encoding
-from ..audio._protocols import AudioSink, AudioSource
+from ..audio._protocols import AudioSink, AudioSource, PausableSink, PositionReportingSink
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -177,10 +177,17 @@ async def check_audio_sink(
     idempotent, :meth:`played_ms` still works after it, and :meth:`write` then raises
     ``anyio.ClosedResourceError``.
 
+    A clear that arrives while a :meth:`write` waits for buffer room (a bounded sink fed
+    faster than real time, as the session feeds it) must drop that write's frame too: it
+    is checked with 100 ms frames written as fast as the sink takes them. A
+    :class:`~voiceagent.audio.PausableSink` must hold its position while paused and play
+    everything after :meth:`resume`; a :class:`~voiceagent.audio.PositionReportingSink`
+    must call its listener when its position moves.
+
     The audio written is a 440 Hz tone in the sink's format, 20 ms a frame.
 
     Args:
-        factory: Makes a fresh sink each call (sync or async); called three times.
+        factory: Makes a fresh sink each call (sync or async); called five times.
         tolerance_ms: How far a played position may be from the exact figure (a device
             block or a fade-out).
         timeout: Seconds any one step may take before the check calls it a hang.
@@ -190,7 +197,13 @@ async def check_audio_sink(
     """
     await _check_sink_accounting(await _make(factory), tolerance_ms, timeout)
     await _check_sink_clear(await _make(factory), tolerance_ms, timeout)
+    await _check_sink_clear_during_write(await _make(factory), tolerance_ms, timeout)
     await _check_sink_close(await _make(factory), timeout)
+    sink = await _make(factory)
+    if isinstance(sink, PausableSink):
+        await _check_sink_pause(sink, tolerance_ms, timeout)
+    else:
+        await _close(sink)
 
 
 class _Positions:
@@ -300,3 +313,85 @@ async def _check_sink_close(sink: AudioSink, seconds: float) -> None:
         pass
     else:
         raise _fail(f"{name}.write() after aclose() must raise anyio.ClosedResourceError")
+
+
+async def _check_sink_clear_during_write(sink: AudioSink, tol: float, seconds: float) -> None:
+    """A write blocked for room when clear() runs must not play its frame afterwards."""
+    name = type(sink).__name__
+    fmt = sink.format
+    frame = _tone(fmt, 100)
+    state = {"in_write": False, "since": 0.0, "stop": False, "done": False}
+
+    async def writer() -> None:
+        for _ in range(50):  # 5 s of audio, as fast as the sink takes it
+            if state["stop"]:
+                break
+            state["in_write"], state["since"] = True, anyio.current_time()
+            await sink.write(frame)
+            state["in_write"] = False
+        state["done"] = True
+
+    try:
+        positions = _Positions(sink)
+        notified: list[float] = []
+        if isinstance(sink, PositionReportingSink):
+            sink.set_played_listener(lambda: notified.append(sink.played_ms()))
+        with anyio.fail_after(seconds):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(writer)
+                # Wait for a write that has been waiting for room for 50 ms (or for the
+                # writer to finish: a sink that never blocks).
+                while not state["done"] and not (  # noqa: ASYNC110 - polls the writer's state
+                    state["in_write"] and anyio.current_time() - float(state["since"]) > 0.05
+                ):
+                    await anyio.sleep(0.005)
+                at_clear = positions.read("before clear()")
+                state["stop"] = True
+                sink.clear()
+            await sink.drain()
+        after = positions.read("after clear() during a write and drain()")
+        if after > at_clear + tol:
+            raise _fail(
+                f"{name}: clear() ran while write() waited for room, yet {after - at_clear:.0f} "
+                f"ms played after it: the waiting frame must be dropped, not queued after "
+                f"the clear (tolerance {tol} ms)"
+            )
+        if isinstance(sink, PositionReportingSink):
+            sink.set_played_listener(None)
+            if positions.last > 0 and not notified:
+                raise _fail(
+                    f"{name} is a PositionReportingSink but never called its played listener "
+                    f"while its position moved to {positions.last} ms"
+                )
+    finally:
+        await _close(sink)
+
+
+async def _check_sink_pause(sink: PausableSink, tol: float, seconds: float) -> None:
+    name = type(sink).__name__
+    try:
+        positions = _Positions(sink)
+        with anyio.fail_after(seconds):
+            await _write_tone(sink, 300, positions)
+            await anyio.sleep(0.1)
+            sink.pause()
+            sink.pause()  # idempotent
+            held = positions.read("after pause()")
+            await anyio.sleep(0.15)
+            later = positions.read("while paused")
+            if later > held + tol:
+                raise _fail(
+                    f"{name}: played_ms() moved from {held} to {later} while paused "
+                    f"(tolerance {tol} ms)"
+                )
+            sink.resume()
+            sink.resume()
+            await sink.drain()
+        played = positions.read("after resume() and drain()")
+        if abs(played - 300) > tol:
+            raise _fail(
+                f"{name}: wrote 300 ms, paused, resumed and drained, but played_ms() is "
+                f"{played} (tolerance {tol} ms): pausing must keep the queue"
+            )
+    finally:
+        await _close(sink)

@@ -17,9 +17,11 @@ import anyio
 from ._config import apply_session_update, default_session, input_format, output_format
 from ._config import response_config as make_response_config
 from ._conversation import Conversation, StoredItem, message_text, validate_client_item
+from ._faults import Disconnect, ServerWarning, Warn
+from ._mcp import listed_tools, run_call
 from ._protocol import ProtocolError, describe, error_event, new_id, unknown_event_type
 from ._responses import Response
-from ._script import Fail, Output, ResponseFailure, ScriptRunner
+from ._script import Fail, Mcp, Output, ResponseFailure, ScriptRunner
 from ._vad import EnergyVad, SpeechStarted, VadConfig
 
 if TYPE_CHECKING:
@@ -73,6 +75,7 @@ class EmulatorConnection:
         audio_chunk_ms: int,
         keep_audio: bool,
         record: bool = True,
+        record_limit: int | None = None,
         on_event: Callable[[EmulatorConnection, dict[str, Any]], None],
     ) -> None:
         self._ws = ws
@@ -85,8 +88,18 @@ class EmulatorConnection:
         self._keep_audio = keep_audio
         self._on_event = on_event
         self._ids = _Ids()
+        self.opened_at = time.monotonic()
+        """When the connection was accepted (``time.monotonic()``)."""
+        max_s = faults.session_max_s
+        self.expires_in: float | None = None
+        """Wall seconds from :attr:`opened_at` until the session expires (None: never)."""
+        if max_s is not None:
+            self.expires_in = max_s / speed if speed is not None else max_s
+            expires_at = round(time.time() + self.expires_in)
+        else:
+            expires_at = int(time.time()) + _SESSION_TTL_S
         self.session: dict[str, Any] = default_session(
-            model=model, session_id=new_id("sess"), expires_at=int(time.time()) + _SESSION_TTL_S
+            model=model, session_id=new_id("sess"), expires_at=expires_at
         )
         self.conversation = Conversation()
         self.conversation_id = new_id("conv")
@@ -95,9 +108,24 @@ class EmulatorConnection:
         replaced by their decoded byte count."""
         self.sent: list[dict[str, Any]] = []
         """Every server event sent, in order. Audio deltas are replaced by their byte count."""
+        self.received_at: list[float] = []
+        """When each event of :attr:`received` arrived (``time.monotonic()``), by index."""
+        self.sent_at: list[float] = []
+        """When each event of :attr:`sent` went out (``time.monotonic()``), by index."""
         self.events_received = 0
         """How many client events arrived (counted even when ``record`` is off)."""
+        self.events_sent = 0
+        """How many server events were sent (counted even when ``record`` is off)."""
+        self.close_code: int | None = None
+        """The WebSocket close code once closed: the code of the close frame (whoever sent
+        it first), or 1006 when the connection ended without one."""
+        self.closed_by: str | None = None
+        """Who ended the connection: ``"client"`` or ``"server"`` (a fault, an expiry, a
+        test's :meth:`drop`, or the emulator closing)."""
         self._record_events = record
+        self._record_limit = record_limit
+        self._ended = anyio.Event()
+        self._fault_counts: dict[int, int] = {}
         self.audio_received_bytes = 0
         self.input_audio = bytearray() if keep_audio else None
         self.closed = False
@@ -113,6 +141,8 @@ class EmulatorConnection:
         self._speech_start_ms = 0.0
         self._playing: tuple[StoredItem, float] | None = None
         self._turns: dict[str, float] = {}
+        self._mcp_listed: dict[str, dict[str, Any]] = {}
+        self._approvals: dict[str, Mcp] = {}
         self._handlers: dict[str, Handler] = {
             "session.update": self._session_update,
             "input_audio_buffer.append": self._append,
@@ -183,6 +213,14 @@ class EmulatorConnection:
         self._playing = (stored, at)
         self._voice_used = True
 
+    def output_emitted(self, output: Output) -> None:
+        """Note that a response emitted a planned output whole (the script moves on)."""
+        self._runner.emitted(output)
+
+    def approval_requested(self, request_id: str, mcp: Mcp) -> None:
+        """Remember an MCP approval request, to act on the client's answer."""
+        self._approvals[request_id] = mcp
+
     async def emit(self, event: dict[str, Any]) -> None:
         """Send one server event, stamping it with a fresh ``event_id``."""
         if self.closed:
@@ -198,15 +236,46 @@ class EmulatorConnection:
             log.debug("%s: send failed, closing: %s", self.id, exc)
             self._close_now()
             return
+        self.events_sent += 1
         logging_on = log.isEnabledFor(logging.INFO)
-        if not (self._record_events or logging_on):
-            return
-        if wire["type"] == "response.audio.delta":
-            wire["delta"] = _b64_size(wire["delta"])
-        if self._record_events:
-            self.sent.append(wire)
-        if logging_on:
-            log.info("%s -> %s", self.id, describe(wire))
+        if self._record_events or logging_on:
+            if wire["type"] == "response.audio.delta":
+                wire["delta"] = _b64_size(wire["delta"])
+            if self._record_events:
+                self.sent.append(wire)
+                self.sent_at.append(time.monotonic())
+                if self._record_limit is not None:
+                    _trim(self.sent, self.sent_at, self._record_limit)
+            if logging_on:
+                log.info("%s -> %s", self.id, describe(wire))
+        faults = self.faults
+        if faults.disconnects or faults.warnings:
+            await self._at_event(wire["type"])
+
+    async def _at_event(self, kind: str) -> None:
+        """Fire the event-triggered faults (:class:`Warn`, :class:`Disconnect`) due at an
+        event of type ``kind``."""
+        faults = self.faults
+        for action in (*faults.warnings, *faults.disconnects):
+            if action.at != kind or action.exhausted():
+                continue
+            seen = self._fault_counts.get(id(action), 0) + 1
+            self._fault_counts[id(action)] = seen
+            if seen != action.count:
+                continue
+            action.fired += 1
+            if isinstance(action, Warn):
+                await self.emit(action.warning.event())
+            elif isinstance(action, Disconnect):
+                await self.close(action.code, action.reason)
+            if self.closed:
+                return
+
+    async def send_warning(
+        self, message: str, *, code: str | None = "warning", param: str | None = None
+    ) -> None:
+        """Send a ``warning`` event (informational: the session goes on)."""
+        await self.emit(ServerWarning(message=message, code=code, param=param).event())
 
     async def send_error(
         self, message: str, *, code: str | None = "server_error", type: str = "server_error"
@@ -220,19 +289,69 @@ class EmulatorConnection:
 
     async def drop(self, *, graceful: bool = False, code: int = 1011) -> None:
         """Drop the connection: abruptly (no close frame) or with a close frame."""
-        if graceful:
+        await self.close(code if graceful else 1006, "emulator: connection dropped")
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the connection from the server's side with a WebSocket close ``code``.
+
+        1006 cuts the TCP connection without a close frame (an abrupt network drop);
+        any other code is sent in a close frame with ``reason``.
+        """
+        if self.closed:
+            return
+        self.closed_by = "server"
+        if code != 1006:
             self.closed = True
-            await self._ws.close(code=code, message=b"emulator: connection dropped")
+            self.close_code = code
+            with anyio.CancelScope(shield=True):
+                await self._ws.close(code=code, message=reason.encode())
+        else:
+            self.close_code = 1006
         self._close_now()
+
+    async def expire(self) -> None:
+        """End the session as the service does at ``expires_at``: an ``error`` event
+        (``session_expired``), then a close frame with 1001 (going away)."""
+        max_s = self.faults.session_max_s
+        if max_s is not None and max_s % 60 == 0:
+            minutes = int(max_s // 60)
+            duration = f"{minutes} minute{'s' if minutes != 1 else ''}"
+        else:
+            duration = f"{max_s if max_s is not None else _SESSION_TTL_S:g} seconds"
+        message = f"Your session hit the maximum duration of {duration}."
+        await self.emit(error_event(message, code="session_expired"))
+        await self.close(1001, message)
 
     # ----------------------------------------------------------------- serving
 
     async def serve(self) -> None:
         """Run the session until the client or a fault closes the socket."""
+        try:
+            await self._serve()
+        finally:
+            self.closed = True
+            self._ended.set()
+
+    # A test helper, like Emulator.wait_for: a timeout argument reads better in a test.
+    async def wait_closed(self, *, timeout: float = 5.0) -> int:  # noqa: ASYNC109
+        """Wait until the connection has ended and return its :attr:`close_code`.
+
+        Raises:
+            TimeoutError: Still open after ``timeout`` seconds.
+        """
+        with anyio.move_on_after(timeout):
+            await self._ended.wait()
+        if not self._ended.is_set():
+            raise TimeoutError(f"connection {self.id} still open after {timeout} s")
+        return self.close_code or 1006
+
+    async def _serve(self) -> None:
         from aiohttp import WSMsgType
 
         async with anyio.create_task_group() as tg:
             self._tg = tg
+            if self.expires_in is not None:
+                tg.start_soon(self._expire_later, self.expires_in)
             await self.emit({"type": "session.created", "session": self.session})
             async for msg in self._ws:
                 if msg.type == WSMsgType.TEXT:
@@ -243,10 +362,20 @@ class EmulatorConnection:
                     break
                 if self.closed:
                     break
+            if not self.closed:
+                self.closed_by = "client"
             self.closed = True
             tg.cancel_scope.cancel()
+        if self.close_code is None:
+            self.close_code = self._ws.close_code or 1006
+
+    async def _expire_later(self, delay: float) -> None:
+        await anyio.sleep(max(0.0, self.opened_at + delay - time.monotonic()))
+        await self.expire()
 
     def _close_now(self) -> None:
+        if not self.closed:
+            self.closed_by = self.closed_by or "server"
         self.closed = True
         transport = self._ws._req.transport if self._ws._req is not None else None
         if transport is not None:
@@ -277,9 +406,15 @@ class EmulatorConnection:
         self._record(event)
         client_event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
         kind = event.get("type")
-        if self.faults.drop_on_event is not None and kind == self.faults.drop_on_event:
+        faults = self.faults
+        if faults.drop_on_event is not None and kind == faults.drop_on_event:
+            self.close_code = 1006
             self._close_now()
             return
+        if (faults.disconnects or faults.warnings) and isinstance(kind, str):
+            await self._at_event(kind)
+            if self.closed:
+                return
         try:
             handler = self._handlers.get(kind) if isinstance(kind, str) else None
             if handler is None:
@@ -289,6 +424,7 @@ class EmulatorConnection:
             await self.emit(exc.to_event(client_event_id))
         after = self.faults.drop_after_events
         if after is not None and self.events_received >= after:
+            self.close_code = 1006
             self._close_now()
 
     def _record(self, event: dict[str, Any]) -> None:
@@ -306,6 +442,9 @@ class EmulatorConnection:
             recorded["audio"] = _b64_size(audio)
         if self._record_events:
             self.received.append(recorded)
+            self.received_at.append(time.monotonic())
+            if self._record_limit is not None:
+                _trim(self.received, self.received_at, self._record_limit)
         if logging_on:
             log.info("%s <- %s", self.id, describe(recorded))
         self._on_event(self, recorded)
@@ -343,6 +482,88 @@ class EmulatorConnection:
         if (session.get("turn_detection"), self._input_fmt) != before:
             self._reconfigure_vad()
         await self.emit({"type": "session.updated", "session": self.session})
+        await self._list_mcp_tools()
+
+    # ----------------------------------------------------------------- MCP
+
+    def _mcp_tools(self) -> dict[str, dict[str, Any]]:
+        """The session's ``mcp`` tools by ``server_label``."""
+        return {
+            tool["server_label"]: tool
+            for tool in self.session.get("tools") or ()
+            if tool.get("type") == "mcp"
+        }
+
+    async def _list_mcp_tools(self) -> None:
+        """List the tools of each MCP server the session declares anew (§4.11)."""
+        for label, tool in self._mcp_tools().items():
+            if self._mcp_listed.get(label) == tool:
+                continue
+            self._mcp_listed[label] = tool
+            declared = self._runner.script.mcp_server(label)
+            failed = declared is not None and declared.list_error is not None
+            item = {
+                "id": new_id("item"),
+                "object": "realtime.item",
+                "type": "mcp_list_tools",
+                "server_label": label,
+                "tools": [] if failed else listed_tools(declared, tool),
+            }
+            previous = self.conversation.insert(StoredItem(item))
+            await self.emit(
+                {"type": "conversation.item.created", "previous_item_id": previous, "item": item}
+            )
+            ids = {"item_id": item["id"]}
+            await self.emit({"type": "mcp_list_tools.in_progress", **ids})
+            outcome = "failed" if failed else "completed"
+            await self.emit({"type": f"mcp_list_tools.{outcome}", **ids})
+
+    async def _run_mcp_calls(self, response: Response) -> None:
+        """Run the MCP calls of a finished response, as the service does after it."""
+        tools = self._mcp_tools()
+        for output_index, item, stored, mcp in response.mcp_calls:
+            if self.closed:
+                return
+            ids = {"item_id": item["id"], "output_index": output_index}
+            await self.emit({"type": "response.mcp_call.in_progress", **ids})
+            declared = self._runner.script.mcp_server(mcp.call.server)
+            output, error = run_call(mcp.call, declared, tools.get(mcp.call.server))
+            if error is not None:
+                done = {**item, "error": {"type": "tool_execution_error", "message": error}}
+            else:
+                done = {**item, "output": output}
+            if stored is not None:
+                stored.item.update(done)
+            outcome = "failed" if error is not None else "completed"
+            await self.emit({"type": f"response.mcp_call.{outcome}", **ids})
+            await self.emit(
+                {
+                    "type": "response.output_item.done",
+                    "response_id": response.id,
+                    "output_index": output_index,
+                    "item": done,
+                }
+            )
+            self._runner.emitted(mcp)
+
+    async def _answer_approval(self, item: Mapping[str, Any]) -> None:
+        """Act on the client's ``mcp_approval_response``: run the approved call in a new
+        response, or answer without it."""
+        mcp = self._approvals.pop(item["approval_request_id"], None)
+        if mcp is None:
+            return
+        plan: list[Output] | None = None
+        if item["approve"]:
+            request_id = str(item["approval_request_id"])
+            plan = [Mcp(mcp.call, needs_approval=False, approval_request_id=request_id)]
+        assert self._tg is not None
+        # Not awaited here: the receive loop must go on while an active response ends.
+        self._tg.start_soon(self._start_when_idle, plan)
+
+    async def _start_when_idle(self, plan: list[Output] | None) -> None:
+        while self.response is not None and self.response.active:
+            await self.response.ended.wait()
+        await self._start_response(None, plan=plan)
 
     # ----------------------------------------------------------------- input audio
 
@@ -493,10 +714,25 @@ class EmulatorConnection:
             {"type": "conversation.item.created", "previous_item_id": previous, "item": dict(item)}
         )
         user_turn = self._runner.on_user_item(item_id, text=None, audio_ms=audio_ms)
+        turn = user_turn.turn
+        if turn is not None and turn.warning is not None:
+            await self.emit(turn.warning.event())
         if self.session.get("input_audio_transcription") is not None:
+            ids = {"item_id": item_id, "content_index": 0}
+            failure = self.faults.transcription_failure or (
+                turn.transcription_fails if turn is not None else None
+            )
+            if failure is not None:
+                await self.emit(
+                    {
+                        "type": "conversation.item.input_audio_transcription.failed",
+                        **ids,
+                        "error": failure.error(),
+                    }
+                )
+                return
             transcript = user_turn.transcript
             stored.item["content"] = [{"type": "input_audio", "transcript": transcript}]
-            ids = {"item_id": item_id, "content_index": 0}
             await self.emit(
                 {
                     "type": "conversation.item.input_audio_transcription.delta",
@@ -569,6 +805,17 @@ class EmulatorConnection:
     # ----------------------------------------------------------------- conversation
 
     async def _insert_item(self, item: dict[str, Any], previous_item_id: Any) -> None:
+        if item["type"] == "mcp_approval_response":
+            request_id = item["approval_request_id"]
+            request = self.conversation.get(
+                request_id, param="item.approval_request_id", action="approving"
+            )
+            if request.item.get("type") != "mcp_approval_request":
+                raise ProtocolError(
+                    f"Item '{request_id}' is not an MCP approval request.",
+                    code="invalid_value",
+                    param="item.approval_request_id",
+                )
         if item["type"] == "function_call_output":
             call_id = item["call_id"]
             if not any(
@@ -584,8 +831,12 @@ class EmulatorConnection:
         await self.emit(
             {"type": "conversation.item.created", "previous_item_id": previous, "item": item}
         )
+        if item["type"] == "mcp_approval_response":
+            await self._answer_approval(item)
         if item["type"] == "message" and item.get("role") == "user":
-            self._runner.on_user_item(item["id"], text=message_text(item), audio_ms=0.0)
+            user_turn = self._runner.on_user_item(item["id"], text=message_text(item), audio_ms=0.0)
+            if user_turn.turn is not None and user_turn.turn.warning is not None:
+                await self.emit(user_turn.turn.warning.event())
 
     async def _item_create(self, event: dict[str, Any]) -> None:
         item = validate_client_item(event.get("item"))
@@ -677,7 +928,9 @@ class EmulatorConnection:
             )
         await self._start_response(event.get("response"), additional)
 
-    async def _start_response(self, params: Any, additional: str | None = None) -> None:
+    async def _start_response(
+        self, params: Any, additional: str | None = None, *, plan: list[Output] | None = None
+    ) -> None:
         config = make_response_config(self.session, params, additional_instructions=additional)
         if self.response is not None and self.response.active:
             if not config.get("cancel_previous", True):
@@ -690,7 +943,8 @@ class EmulatorConnection:
             await self.response.cancel("client_cancelled")
         self._deferred_response = False
         context = self._response_context(config)
-        plan = self._plan(context, config)
+        if plan is None:
+            plan = self._plan(context, config)
         session = self.session
         animation = session.get("animation")
         outputs = (animation or {}).get("outputs") or ["blendshapes"]
@@ -732,13 +986,19 @@ class EmulatorConnection:
                 instructions=str(config.get("instructions") or ""),
                 pre_generated=pre_text,
                 new_id=new_id,
+                mcp_tools=self._mcp_tools(),
             )
         except Exception as exc:  # a test's reply callable failed: fail the response
             log.exception("emulator script failed")
             return [Fail(ResponseFailure(f"Script error: {exc!r}", code="script_error"))]
 
     async def _run_response(self, response: Response) -> None:
-        await response.run()
+        try:
+            await response.run()
+            if response.status == "completed" and response.mcp_calls:
+                await self._run_mcp_calls(response)
+        finally:
+            self._runner.discard(response.plan)
         if self._deferred_response and self.response is response and not self.closed:
             await self._start_response(None)
 
@@ -785,6 +1045,14 @@ def _input_tokens(context: list[dict[str, Any]], config: Mapping[str, Any]) -> i
     chars = len(str(config.get("instructions") or ""))
     chars += sum(len(message_text(item)) for item in context if item.get("type") == "message")
     return math.ceil(chars / 4)
+
+
+def _trim(events: list[dict[str, Any]], times: list[float], limit: int) -> None:
+    """Keep the last ``limit`` events of a bounded record (trimmed in batches, when it has
+    grown to twice the limit, so that recording stays O(1) per event on average)."""
+    if len(events) >= 2 * limit + 64:
+        del events[: len(events) - limit]
+        del times[: len(times) - limit]
 
 
 def _b64_size(text: str) -> int:

@@ -34,6 +34,24 @@ _UNAUTHORIZED = {
     }
 }
 _MAX_MESSAGE = 64 * 1024 * 1024
+# Bodies of refused upgrades (Faults.refuse_connections), in Azure's error shape.
+_REFUSALS: dict[int, tuple[str, dict[str, str]]] = {
+    429: (
+        "Requests to the Voice Live realtime API have exceeded the rate limit of your current "
+        "pricing tier. Please retry after 1 second.",
+        {"Retry-After": "1"},
+    ),
+    503: ("The service is temporarily unavailable. Please retry later.", {}),
+}
+
+
+def _http_reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return f"HTTP {status}"
 
 
 class EmulatorTokenCredential:
@@ -92,6 +110,13 @@ class Emulator:
         record: Record every client and server event (``connection.received``/``sent``,
             needed by :meth:`wait_for`). Turn it off for long or heavily loaded runs
             (benchmarks, soak tests), where the growing record costs memory and GC time.
+        record_limit: Keep only the last ``record_limit`` events of each direction in each
+            connection's record (None: all of them).
+        keep_closed: Keep only the last ``keep_closed`` closed connections in
+            :attr:`connections`, and the last ``keep_closed`` refused requests in
+            :attr:`rejected` (None: all of them). Open connections are always listed.
+            A long-running emulator (``voiceagent emulator``) bounds both so that its memory
+            does not grow with every client it ever served.
         faults: Fault injection settings, shared by all connections and read live.
     """
 
@@ -106,6 +131,8 @@ class Emulator:
         audio_chunk_ms: int = 100,
         keep_audio: bool = False,
         record: bool = True,
+        record_limit: int | None = None,
+        keep_closed: int | None = None,
         faults: Faults | None = None,
     ) -> None:
         if speed is not None and not speed > 0:
@@ -114,6 +141,11 @@ class Emulator:
             raise EmulatorError(
                 f"audio_chunk_ms must be between 10 and 5000, got {audio_chunk_ms!r}"
             )
+        for name, value in (("record_limit", record_limit), ("keep_closed", keep_closed)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 0
+            ):
+                raise EmulatorError(f"{name} must be a non-negative integer or None, got {value!r}")
         self.script = script
         self._api_key = api_key or secrets.token_urlsafe(24)
         self._token = secrets.token_urlsafe(32)
@@ -123,11 +155,19 @@ class Emulator:
         self.audio_chunk_ms = audio_chunk_ms
         self.keep_audio = keep_audio
         self.record = record
+        self.record_limit = record_limit
+        self.keep_closed = keep_closed
         self.faults = faults or Faults()
         self.connections: list[EmulatorConnection] = []
-        """Every connection accepted so far, in order."""
+        """Every connection accepted so far, in order (each with its own session, record
+        and close code); with ``keep_closed``, only the last closed ones are kept."""
         self.rejected: list[tuple[int, str]] = []
-        """Every refused HTTP request as (status, path)."""
+        """Every refused HTTP request as (status, path); with ``keep_closed``, the last ones."""
+        self.accepted = 0
+        """How many connections were accepted in all (kept in :attr:`connections` or not)."""
+        self._closed_kept = 0
+        self._site: web.TCPSite | None = None
+        self._offline = False
         self._runner: web.AppRunner | None = None
         self._bound_port: int | None = None
         self._changed = anyio.Event()
@@ -197,11 +237,12 @@ class Emulator:
         app = web.Application()
         app.router.add_route("GET", "/{tail:.*}", self._handle)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
+        if not 0 <= self._port <= 65535:
+            raise EmulatorError(f"cannot listen on port {self._port}: ports are 0 to 65535")
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, self._host, self._port)
         try:
-            await site.start()
+            site = await self._listen(runner, self._port)
         except OSError as exc:
             await runner.cleanup()
             raise EmulatorError(
@@ -212,6 +253,53 @@ class Emulator:
         sockets = getattr(server, "sockets", None) or []
         self._bound_port = int(sockets[0].getsockname()[1])
         self._runner = runner
+        self._offline = False
+
+    async def _listen(self, runner: web.AppRunner, port: int) -> web.TCPSite:
+        site = web.TCPSite(runner, self._host, port)
+        await site.start()
+        self._site = site
+        return site
+
+    async def go_offline(self, *, drop_connections: bool = True) -> None:
+        """Make the emulator unreachable, as when the network or the service is down:
+        stop listening (new connection attempts are refused at the TCP level) and, by
+        default, drop every open connection abruptly (no close frame, code 1006).
+
+        :meth:`go_online` listens on the same port again.
+        """
+        if self._runner is None:
+            raise EmulatorError("the emulator is not running")
+        if self._offline:
+            return
+        self._offline = True
+        site, self._site = self._site, None
+        if site is not None:
+            # Stops listening only; open connections live on unless dropped below.
+            await site.stop()
+        if drop_connections:
+            for conn in list(self.connections):
+                if not conn.closed:
+                    await conn.close(1006)
+
+    async def go_online(self) -> None:
+        """Listen again on the same port after :meth:`go_offline`."""
+        if self._runner is None:
+            raise EmulatorError("the emulator is not running")
+        if not self._offline:
+            return
+        try:
+            await self._listen(self._runner, self.port)
+        except OSError as exc:
+            raise EmulatorError(
+                f"cannot listen on {self._host}:{self.port} again: {exc.strerror or exc}"
+            ) from exc
+        self._offline = False
+
+    @property
+    def online(self) -> bool:
+        """Whether the emulator accepts connections (running and not :meth:`go_offline`)."""
+        return self._runner is not None and not self._offline
 
     async def close(self) -> None:
         """Close every connection (code 1001) and stop listening."""
@@ -220,9 +308,10 @@ class Emulator:
             return
         for conn in self.connections:
             if not conn.closed:
-                await conn.drop(graceful=True, code=1001)
+                await conn.close(1001, "emulator: shutting down")
         await runner.cleanup()
         self._bound_port = None
+        self._site = None
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -238,21 +327,40 @@ class Emulator:
 
     # ----------------------------------------------------------------- HTTP
 
+    def _reject(self, status: int, path: str) -> None:
+        self.rejected.append((status, path))
+        if self.keep_closed is not None and len(self.rejected) > self.keep_closed:
+            del self.rejected[: len(self.rejected) - self.keep_closed]
+
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
-        self.rejected.append((404, request.path))
+        self._reject(404, request.path)
         return web.json_response(
             {"error": {"code": "404", "message": "Resource not found"}}, status=404
         )
 
+    def _refusal(self, request: web.Request) -> web.StreamResponse | None:
+        faults = self.faults
+        if faults.refuse_connections <= 0:
+            return None
+        faults.refuse_connections -= 1
+        status = faults.refuse_status
+        self._reject(status, request.path)
+        message, headers = _REFUSALS.get(status, (None, {}))
+        body = {"error": {"code": str(status), "message": message or _http_reason(status)}}
+        return web.json_response(body, status=status, headers=headers)
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if not request.path.rstrip("/").endswith(_PATH_SUFFIX):
             return await self._not_found(request)
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
         if not self._authorized(request):
-            self.rejected.append((401, request.path))
+            self._reject(401, request.path)
             return web.json_response(_UNAUTHORIZED, status=401)
         ws = web.WebSocketResponse(heartbeat=None, max_msg_size=_MAX_MESSAGE, autoping=True)
         if not ws.can_prepare(request).ok:
-            self.rejected.append((400, request.path))
+            self._reject(400, request.path)
             return web.json_response(
                 {
                     "error": {
@@ -274,18 +382,35 @@ class Emulator:
             audio_chunk_ms=self.audio_chunk_ms,
             keep_audio=self.keep_audio,
             record=self.record,
+            record_limit=self.record_limit,
             on_event=self._on_event,
         )
         self.connections.append(conn)
+        self.accepted += 1
         self._notify()
         try:
             await conn.serve()
         finally:
             conn.closed = True
+            self._closed_kept += 1
+            if self.keep_closed is not None and self._closed_kept > self.keep_closed:
+                self._forget_closed()
             self._notify()
             if not ws.closed:
                 await ws.close()
         return ws
+
+    def _forget_closed(self) -> None:
+        assert self.keep_closed is not None
+        excess = self._closed_kept - self.keep_closed
+        kept: list[EmulatorConnection] = []
+        for conn in self.connections:
+            if excess > 0 and conn.closed:
+                excess -= 1
+                self._closed_kept -= 1
+            else:
+                kept.append(conn)
+        self.connections = kept
 
     # ----------------------------------------------------------------- waiting
 
@@ -320,12 +445,20 @@ class Emulator:
 
         Raises:
             TimeoutError: Not enough connections within ``timeout`` seconds.
+            EmulatorError: That connection was closed and forgotten (``keep_closed``).
         """
-        return await self._wait(  # type: ignore[no-any-return]
-            lambda: self.connections[count - 1] if len(self.connections) >= count else None,
-            timeout,
-            f"connection #{count}",
-        )
+
+        def check() -> EmulatorConnection | None:
+            if self.accepted < count:
+                return None
+            index = count - 1 - (self.accepted - len(self.connections))
+            if index < 0:
+                raise EmulatorError(
+                    f"connection #{count} was closed and forgotten (keep_closed={self.keep_closed})"
+                )
+            return self.connections[index]
+
+        return await self._wait(check, timeout, f"connection #{count}")  # type: ignore[no-any-return]
 
     async def wait_for(
         self,

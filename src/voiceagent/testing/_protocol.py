@@ -100,6 +100,7 @@ SERVER_EVENT_CLASSES: dict[str, str] = {
     "session.avatar.switch_to_speaking": "ServerEventSessionAvatarSwitchToSpeaking",
     "session.avatar.switch_to_idle": "ServerEventSessionAvatarSwitchToIdle",
     "error": "ServerEventError",
+    "warning": "ServerEventWarning",
     "input_audio_buffer.speech_started": "ServerEventInputAudioBufferSpeechStarted",
     "input_audio_buffer.speech_stopped": "ServerEventInputAudioBufferSpeechStopped",
     "input_audio_buffer.committed": "ServerEventInputAudioBufferCommitted",
@@ -113,6 +114,9 @@ SERVER_EVENT_CLASSES: dict[str, str] = {
     ),
     "conversation.item.input_audio_transcription.completed": (
         "ServerEventConversationItemInputAudioTranscriptionCompleted"
+    ),
+    "conversation.item.input_audio_transcription.failed": (
+        "ServerEventConversationItemInputAudioTranscriptionFailed"
     ),
     "response.created": "ServerEventResponseCreated",
     "response.done": "ServerEventResponseDone",
@@ -135,6 +139,14 @@ SERVER_EVENT_CLASSES: dict[str, str] = {
     "response.function_call_arguments.delta": "ServerEventResponseFunctionCallArgumentsDelta",
     "response.function_call_arguments.done": "ServerEventResponseFunctionCallArgumentsDone",
     "output_audio_buffer.cleared": "ServerEventOutputAudioBufferCleared",
+    "mcp_list_tools.in_progress": "ServerEventMcpListToolsInProgress",
+    "mcp_list_tools.completed": "ServerEventMcpListToolsCompleted",
+    "mcp_list_tools.failed": "ServerEventMcpListToolsFailed",
+    "response.mcp_call_arguments.delta": "ServerEventResponseMcpCallArgumentsDelta",
+    "response.mcp_call_arguments.done": "ServerEventResponseMcpCallArgumentsDone",
+    "response.mcp_call.in_progress": "ServerEventResponseMcpCallInProgress",
+    "response.mcp_call.completed": "ServerEventResponseMcpCallCompleted",
+    "response.mcp_call.failed": "ServerEventResponseMcpCallFailed",
 }
 """Every server event type the emulator emits, with the SDK model class it must parse to."""
 

@@ -13,7 +13,7 @@ import attrs
 
 from ._conversation import StoredItem
 from ._protocol import new_id
-from ._script import Call, Fail, Output, Say
+from ._script import Call, Fail, Mcp, Output, Say
 from ._synth import synthesize
 
 if TYPE_CHECKING:
@@ -57,6 +57,12 @@ class ResponseHost(Protocol):
     def audio_started(self, stored: StoredItem, at: float) -> None:
         """Note that the first audio of an assistant item went out at time ``at``."""
 
+    def output_emitted(self, output: Output) -> None:
+        """Note that a planned output went out whole (the script moves past it)."""
+
+    def approval_requested(self, request_id: str, mcp: Mcp) -> None:
+        """Note an ``mcp_approval_request`` item, before the client can see it."""
+
 
 @attrs.define(eq=False)
 class _OpenMessage:
@@ -94,6 +100,11 @@ class Response:
     _failure: dict[str, Any] | None = None
     _output_chars: int = 0
     _output_audio_ms: float = 0.0
+    mcp_calls: list[tuple[int, dict[str, Any], StoredItem | None, Mcp]] = attrs.Factory(list)
+    """MCP calls this response made, for the service to run once it is done:
+    (output index, item, stored item, planned call)."""
+    ended: anyio.Event = attrs.Factory(anyio.Event)
+    """Set once ``response.done`` went out."""
 
     @property
     def active(self) -> bool:
@@ -175,12 +186,15 @@ class Response:
                         await self._message(output_index, output.text)
                     elif isinstance(output, Call):
                         await self._call(output_index, output)
+                    elif isinstance(output, Mcp):
+                        await self._mcp(output_index, output)
                     elif isinstance(output, Fail):
                         self._failure = {
                             "type": output.failure.type,
                             "code": output.failure.code,
                             "message": output.failure.message,
                         }
+                        self.host.output_emitted(output)
                         break
         except _Stopped:
             pass
@@ -211,7 +225,12 @@ class Response:
 
     async def _finish(self, status: Status, details: dict[str, Any] | None) -> None:
         self.status = status
-        await self.host.emit({"type": "response.done", "response": self._envelope(status, details)})
+        try:
+            await self.host.emit(
+                {"type": "response.done", "response": self._envelope(status, details)}
+            )
+        finally:
+            self.ended.set()
 
     def _ids(self, output_index: int, item_id: str, part: bool = True) -> dict[str, Any]:
         ids: dict[str, Any] = {
@@ -430,6 +449,58 @@ class Response:
                 "item": done,
             }
         )
+        self.host.output_emitted(call)
+
+    async def _mcp(self, output_index: int, mcp: Mcp) -> None:
+        call = mcp.call
+        arguments = call.arguments_json()
+        if mcp.needs_approval:
+            request: dict[str, Any] = {
+                "id": new_id("item"),
+                "object": "realtime.item",
+                "type": "mcp_approval_request",
+                "server_label": call.server,
+                "name": call.tool,
+                "arguments": arguments,
+            }
+            self.host.approval_requested(request["id"], mcp)
+            await self._add_item(output_index, request)
+            self.outputs.append(dict(request))
+            await self._emit(
+                {
+                    "type": "response.output_item.done",
+                    "response_id": self.id,
+                    "output_index": output_index,
+                    "item": dict(request),
+                }
+            )
+            self.host.output_emitted(mcp)
+            return
+        item: dict[str, Any] = {
+            "id": new_id("item"),
+            "object": "realtime.item",
+            "type": "mcp_call",
+            "server_label": call.server,
+            "name": call.tool,
+            "arguments": "",
+        }
+        if mcp.approval_request_id is not None:
+            item["approval_request_id"] = mcp.approval_request_id
+        stored = await self._add_item(output_index, item)
+        ids = self._ids(output_index, item["id"], part=False)
+        for delta in _argument_deltas(arguments):
+            await self._pause()
+            await self._emit({"type": "response.mcp_call_arguments.delta", **ids, "delta": delta})
+        await self._emit(
+            {"type": "response.mcp_call_arguments.done", **ids, "arguments": arguments}
+        )
+        done = {**item, "arguments": arguments}
+        if stored is not None:
+            stored.item.update(arguments=arguments)
+        self._output_chars += len(arguments)
+        self.outputs.append(done)
+        # Settled (output_emitted) by the connection once the call has run.
+        self.mcp_calls.append((output_index, done, stored, mcp))
 
 
 def _word_deltas(text: str, words: list[str]) -> list[str]:

@@ -30,9 +30,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
+
+from ._mcp import McpCall, McpServer, approval_needed
+
+if TYPE_CHECKING:
+    from ._faults import ServerWarning, TranscriptionFailure
 
 __all__ = ["ReplyContext", "ResponseFailure", "Script", "ToolCall", "Turn"]
 
@@ -45,10 +50,13 @@ class ToolCall:
         name: The tool's name, as declared in the session's ``tools``.
         arguments: The arguments, as a mapping (serialized to JSON) or a raw JSON string
             (sent verbatim, so a test can send malformed arguments on purpose).
+        call_id: The call's ``call_id``; None (default) for a fresh one. A test can give
+            two calls the same id, as a misbehaving model might.
     """
 
     name: str
     arguments: Mapping[str, Any] | str = attrs.field(factory=dict)
+    call_id: str | None = attrs.field(default=None, kw_only=True)
 
     def arguments_json(self) -> str:
         """The arguments as the JSON string the service streams."""
@@ -103,6 +111,14 @@ class ReplyContext:
 Reply = str | Callable[[ReplyContext], str]
 
 
+def _as_mcp_calls(value: Sequence[McpCall]) -> tuple[McpCall, ...]:
+    calls = tuple(value)
+    for call in calls:
+        if not isinstance(call, McpCall):
+            raise TypeError(f"Turn.mcp_calls takes McpCall objects, got {call!r}")
+    return calls
+
+
 def _as_calls(value: Sequence[ToolCall]) -> tuple[ToolCall, ...]:
     calls = tuple(value)
     for call in calls:
@@ -125,6 +141,15 @@ class Turn:
             several). The answer ``says`` comes in the response after the outputs.
         preface: Spoken before the calls in the same response, e.g. "Let me check.".
         fail: Makes the (first) response for this turn fail instead.
+        transcription_fails: Makes the transcription of this turn's audio fail
+            (``conversation.item.input_audio_transcription.failed``, when transcription is
+            on); the turn is still answered.
+        warning: A ``warning`` event the service sends right after this turn's user item
+            was created.
+        mcp_calls: MCP tool calls the model makes before answering, run by the service
+            on the session's MCP servers (or first put to the client for approval). The
+            answer ``says`` comes in the response the client requests after the results
+            (``ReplyContext.output(tool_name)`` reads them).
     """
 
     hears: str | None = None
@@ -132,6 +157,9 @@ class Turn:
     calls: tuple[ToolCall, ...] = attrs.field(default=(), converter=_as_calls)
     preface: str | None = None
     fail: ResponseFailure | None = None
+    transcription_fails: TranscriptionFailure | None = None
+    warning: ServerWarning | None = None
+    mcp_calls: tuple[McpCall, ...] = attrs.field(default=(), converter=_as_mcp_calls)
 
 
 def _turns(value: Sequence[Turn]) -> tuple[Turn, ...]:
@@ -149,13 +177,29 @@ class Script:
     Args:
         *turns: The turns, in the order the user takes them.
         greeting: What the model says when asked to respond before the user said anything.
+        mcp_servers: The MCP servers the session may declare (by ``server_label``): their
+            tools and canned results.
     """
 
     turns: tuple[Turn, ...]
     greeting: str
+    mcp_servers: tuple[McpServer, ...]
 
-    def __init__(self, *turns: Turn, greeting: str = "Hello! How can I help you today?") -> None:
-        self.__attrs_init__(_turns(turns), greeting)
+    def __init__(
+        self,
+        *turns: Turn,
+        greeting: str = "Hello! How can I help you today?",
+        mcp_servers: Sequence[McpServer] = (),
+    ) -> None:
+        servers = tuple(mcp_servers)
+        for server in servers:
+            if not isinstance(server, McpServer):
+                raise TypeError(f"Script.mcp_servers takes McpServer objects, got {server!r}")
+        self.__attrs_init__(_turns(turns), greeting, servers)
+
+    def mcp_server(self, label: str) -> McpServer | None:
+        """The scripted MCP server for ``server_label``, or None."""
+        return next((s for s in self.mcp_servers if s.label == label), None)
 
     def turn(self, index: int) -> Turn | None:
         """The ``index``-th turn (0-based), or None past the end."""
@@ -197,7 +241,17 @@ class Fail:
     failure: ResponseFailure
 
 
-Output = Say | Call | Fail
+@attrs.frozen(eq=False)
+class Mcp:
+    """A planned MCP call: an ``mcp_call`` item (run after the response), or, when the
+    server needs approval, an ``mcp_approval_request`` item."""
+
+    call: McpCall
+    needs_approval: bool
+    approval_request_id: str | None = None
+
+
+Output = Say | Call | Fail | Mcp
 
 
 @attrs.define
@@ -209,15 +263,24 @@ class UserTurn:
     scripted: bool
     calls_made: tuple[Call, ...] | None = None
     failed: bool = False
+    mcp_made: bool = False
 
 
 class ScriptRunner:
-    """One connection's progress through a :class:`Script`."""
+    """One connection's progress through a :class:`Script`.
+
+    A planned output only consumes its part of the script once the response has emitted
+    it (:meth:`emitted`): a response cancelled before its function calls went out (by
+    ``response.cancel``, barge-in, or a ``response.create`` that replaces it) leaves the
+    turn as it was, so the next response makes the calls again, as a real model would.
+    """
 
     def __init__(self, script: Script | None) -> None:
         self._script = script or Script()
         self._next = 0
         self._turns: dict[str, UserTurn] = {}
+        # Planned outputs waiting to be emitted, by id(): what emitting them settles.
+        self._pending: dict[int, tuple[Output, Callable[[], None]]] = {}
 
     def on_user_item(self, item_id: str, *, text: str | None, audio_ms: float) -> UserTurn:
         """Assign the next scripted turn to a new user item and return it.
@@ -238,6 +301,11 @@ class ScriptRunner:
         self._turns[item_id] = user_turn
         return user_turn
 
+    @property
+    def script(self) -> Script:
+        """The script being played."""
+        return self._script
+
     def plan(
         self,
         context: Sequence[Mapping[str, Any]],
@@ -245,6 +313,7 @@ class ScriptRunner:
         instructions: str,
         pre_generated: str | None,
         new_id: Callable[[str], str],
+        mcp_tools: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> list[Output]:
         """Decide the outputs of a response given the conversation context it sees."""
         if pre_generated is not None:
@@ -262,15 +331,43 @@ class ScriptRunner:
             )
         turn = user_turn.turn
         if turn is not None and turn.fail is not None and not user_turn.failed:
-            user_turn.failed = True
-            return [Fail(turn.fail)]
+            fail = Fail(turn.fail)
+            self._on_emitted(fail, lambda: setattr(user_turn, "failed", True))
+            return [fail]
+        tool_outputs: list[Output] = []
+        if turn is not None and turn.mcp_calls and not user_turn.mcp_made:
+            tools = mcp_tools or {}
+            mcps = [
+                Mcp(call, approval_needed(tools[call.server], call.tool))
+                if call.server in tools
+                else Mcp(call, needs_approval=False)
+                for call in turn.mcp_calls
+            ]
+            self._on_emitted(mcps[-1], lambda: setattr(user_turn, "mcp_made", True))
+            tool_outputs += mcps
+        if turn is not None and turn.calls and user_turn.calls_made is None:
+            # Calls the conversation already holds after the user's message (a client
+            # replaying a conversation on a new connection) were made: a model reads them
+            # in its context and does not call again.
+            present = [item for item in context[index + 1 :] if item.get("type") == "function_call"]
+            if {call.name for call in turn.calls} <= {str(item.get("name")) for item in present}:
+                user_turn.calls_made = tuple(
+                    Call(
+                        str(item.get("call_id")), str(item.get("name")), str(item.get("arguments"))
+                    )
+                    for item in present
+                )
         if turn is not None and turn.calls and user_turn.calls_made is None:
             calls = tuple(
-                Call(new_id("call"), call.name, call.arguments_json()) for call in turn.calls
+                Call(call.call_id or new_id("call"), call.name, call.arguments_json())
+                for call in turn.calls
             )
-            user_turn.calls_made = calls
-            preface: list[Output] = [Say(turn.preface)] if turn.preface else []
-            return [*preface, *calls]
+            # The turn moves on to its answer once the last call went out whole.
+            self._on_emitted(calls[-1], lambda: setattr(user_turn, "calls_made", calls))
+            tool_outputs += calls
+        if tool_outputs:
+            preface: list[Output] = [Say(turn.preface)] if turn and turn.preface else []
+            return [*preface, *tool_outputs]
         says = turn.says if turn is not None else None
         if says is None:
             return [
@@ -284,6 +381,21 @@ class ScriptRunner:
             instructions=instructions,
         )
         return [Say(says(ctx))]
+
+    def _on_emitted(self, output: Output, settle: Callable[[], None]) -> None:
+        self._pending[id(output)] = (output, settle)
+
+    def emitted(self, output: Output) -> None:
+        """Note that a response emitted ``output`` whole (a call: its ``output_item.done``;
+        a failure: its ``response.done``), so the script moves past it."""
+        pending = self._pending.pop(id(output), None)
+        if pending is not None:
+            pending[1]()
+
+    def discard(self, outputs: Sequence[Output]) -> None:
+        """Forget the outputs of a finished response that were never emitted."""
+        for output in outputs:
+            self._pending.pop(id(output), None)
 
 
 def _last_user_index(context: Sequence[Mapping[str, Any]]) -> int | None:
@@ -301,6 +413,8 @@ def _outputs_by_name(after: Sequence[Mapping[str, Any]], calls: Sequence[Call]) 
             names.setdefault(str(item.get("call_id")), str(item.get("name")))
     outputs: dict[str, str] = {}
     for item in after:
+        if item.get("type") == "mcp_call" and item.get("output") is not None:
+            outputs[str(item.get("name"))] = str(item["output"])
         if item.get("type") == "function_call_output":
             name = names.get(str(item.get("call_id")))
             if name is not None:

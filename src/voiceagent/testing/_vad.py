@@ -36,7 +36,12 @@ threshold  level       effect
 0.99       -10.6 dBFS  only near full-scale audio
 =========  ==========  ==============================================================
 
-Cost: one pass of ``sum(map(operator.mul, frame, frame))`` per frame over an ``array('h')``,
+Loudness is measured about each frame's mean (``sum(x*x) - sum(x)**2 / n``), so a constant
+signal is silence whatever its value: G.711 zero bytes (a constant -32124 in mu-law, -5504 in
+A-law) and a microphone's DC offset are not speech.
+
+Cost: ``sum(frame)`` and one pass of ``sum(map(operator.mul, frame, frame))`` per frame over an
+``array('h')``,
 on every ``rate // 8000``-th sample (about 8000 samples a second, whatever the rate);
 G.711 goes through the table-driven decoder in :mod:`voiceagent._g711`.
 """
@@ -220,6 +225,7 @@ class EnergyVad:
         # rate: plenty for a loudness estimate, and a third of the work at 24 kHz.
         self._stride = max(1, sample_rate // 8000)
         used = len(range(0, self._frame_samples, self._stride))
+        self._used = used
         self._min_energy = used * _FULL_SCALE**2 * 10 ** (level / 10)
         self._start_frames = max(1, math.ceil(config.speech_duration_ms / self._ms_per_frame))
         self._stop_frames = max(1, math.ceil(config.silence_duration_ms / self._ms_per_frame))
@@ -275,10 +281,15 @@ class EnergyVad:
             samples.byteswap()
         events: list[SpeechStarted | SpeechStopped] = []
         step, min_energy, mul = self._frame_samples, self._min_energy, operator.mul
-        stride = self._stride
+        stride, used = self._stride, self._used
         for offset in range(0, len(samples), step):
             frame = samples[offset : offset + step : stride]
-            self._advance(sum(map(mul, frame, frame)) >= min_energy, events)
+            # Energy about the frame's mean: a constant (DC) signal carries no speech. G.711
+            # zero bytes decode to a constant -32124 (mu-law) or -5504 (A-law), and a
+            # microphone's DC offset would otherwise read as loud speech.
+            total = sum(frame)
+            energy = sum(map(mul, frame, frame)) - total * total / used
+            self._advance(energy >= min_energy, events)
         return events
 
     def _advance(self, voiced: bool, events: list[SpeechStarted | SpeechStopped]) -> None:

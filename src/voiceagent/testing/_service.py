@@ -1,4 +1,4 @@
-"""Where the examples connect: Azure AI Voice Live when it is configured, else the emulator."""
+"""Where a program connects: Azure AI Voice Live when it is configured, else the emulator."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .._connect import ENDPOINT_VARIABLES
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from ..testing._script import Script
+    from ._script import Script
 
 __all__ = ["azure_endpoint", "service"]
 
@@ -40,8 +40,9 @@ async def service(
 ) -> AsyncIterator[dict[str, Any]]:
     """Pick the service a session talks to, and run the emulator while it is needed.
 
-    Use it as ``async with service(SCRIPT) as where: await agent.run(..., **where)``. It
-    writes one line to stderr saying which service it picked.
+    Use it as ``async with service(SCRIPT) as where: await agent.run(..., **where)``: the
+    same program then talks to Azure where it is configured and runs offline elsewhere (the
+    examples do this). It writes one line to stderr saying which service it picked.
 
     Args:
         script: What the emulator's model hears and says (unused with Azure).
@@ -63,7 +64,7 @@ async def service(
         print(f"voiceagent: talking to Azure AI Voice Live at {where}", file=sys.stderr)
         yield {}
         return
-    from ..testing import Emulator
+    from ._emulator import Emulator
 
     async with Emulator(script=script, speed=speed) as emu:
         print(

@@ -1,0 +1,245 @@
+"""The session's side of the socket: ordered sends that never make the caller wait,
+raw receives, and the only place where network failures become voiceagent errors.
+
+:meth:`Wire.post` queues a client event and returns at once, so the executor runs a
+whole list of actions without awaiting anything; the writer task sends what is posted,
+in order. :meth:`Wire.send` (the microphone's appends) goes out after everything posted
+before it. Events are sent as plain dicts, exactly as the SDK's own methods would write
+them (the SDK builds and serializes a model per call otherwise).
+
+Receiving reads the raw frame (``recv_bytes``) and parses the JSON only: the SDK's event
+objects are built later, and only for consumers that asked for them.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import contextlib
+import json
+import logging
+from typing import TYPE_CHECKING, Any, Final
+
+import anyio
+from azure.ai.voicelive.aio import ConnectionClosed
+
+from ._connect import NETWORK_ERRORS, convert_error
+from .errors import ConfigurationError, ConnectionLostError, VoiceAgentError
+
+if TYPE_CHECKING:
+    from azure.ai.voicelive.aio import VoiceLiveConnection
+
+    from ._connect import ConnectionSettings
+    from ._translate import Raw
+
+__all__ = ["RECEIVE_LIMIT", "Uplink", "Wire", "check_echo"]
+
+log = logging.getLogger("voiceagent.session")
+
+RECEIVE_LIMIT: Final = 4 * 1024 * 1024
+"""The largest message the connection accepts from the service, in bytes (the SDK's
+default, set explicitly on every connection voiceagent opens)."""
+_ENVELOPE: Final = 1024
+"""Room for what the service wraps around an item it echoes (ids, type, status)."""
+_BACKLOG: Final = 10_000
+"""Posted events not yet sent: beyond this the service has stopped reading."""
+
+
+def check_echo(item: dict[str, Any], what: str) -> None:
+    """Refuse an item the service would echo back in a message too large to receive.
+
+    The service answers every ``conversation.item.create`` with ``conversation.item.created``
+    holding the whole item; a message over :data:`RECEIVE_LIMIT` ends the connection.
+
+    Raises:
+        ConfigurationError: The item is too large; the message says how large and why.
+    """
+    size = len(json.dumps(item)) + _ENVELOPE
+    if size > RECEIVE_LIMIT:
+        raise ConfigurationError(
+            f"{what} is too large to send: {size / 1_048_576:.1f} MiB once encoded, and Voice "
+            f"Live echoes every conversation item back in one message, which the connection "
+            f"receives only up to {RECEIVE_LIMIT // 1_048_576} MiB"
+        )
+
+
+class Wire:
+    """One open connection, for one session.
+
+    Args:
+        connection: The SDK connection.
+        settings: Its settings (for error messages without secrets).
+    """
+
+    def __init__(self, connection: VoiceLiveConnection, settings: ConnectionSettings) -> None:
+        self._connection = connection
+        self._settings = settings
+        self._posted: collections.deque[dict[str, Any]] = collections.deque()
+        self._lock = anyio.Lock()
+        self._wake: anyio.Event | None = None
+        self.expires_at: float | None = None
+        """When the service ends this connection's session (Unix seconds), if it said."""
+
+    # -- sending -----------------------------------------------------------------------
+
+    def post(self, event: dict[str, Any]) -> None:
+        """Queue ``event`` for sending, after everything queued before it. Never blocks.
+
+        Raises:
+            ConnectionLostError: Events have piled up unsent: the service stopped reading.
+        """
+        if len(self._posted) >= _BACKLOG:
+            raise ConnectionLostError(
+                f"the connection to {self._settings.endpoint} stopped taking events "
+                f"({_BACKLOG} are waiting to be sent)"
+            )
+        self._posted.append(event)
+        if self._wake is not None:
+            self._wake.set()
+
+    async def send(self, event: dict[str, Any]) -> None:
+        """Send ``event`` now, after everything posted before it."""
+        async with self._lock:
+            await self._flush()
+            await self._send(event)
+
+    async def flush(self) -> None:
+        """Wait until everything posted so far has been sent."""
+        async with self._lock:
+            await self._flush()
+
+    async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        """The writer: send what is posted, in order, until cancelled."""
+        task_status.started()
+        while True:
+            if not self._posted:
+                self._wake = anyio.Event()
+                await self._wake.wait()
+            async with self._lock:
+                await self._flush()
+
+    async def _flush(self) -> None:
+        while self._posted:
+            await self._send(self._posted.popleft())
+
+    async def _send(self, event: dict[str, Any]) -> None:
+        error: VoiceAgentError | None = None
+        try:
+            await self._connection.send(event)
+        except NETWORK_ERRORS as exc:
+            error = convert_error(exc, self._settings, opening=False)
+            if error is None:
+                raise
+        if error is not None:
+            raise error  # outside the except clause: no chain back to the SDK's exception
+
+    # -- receiving ---------------------------------------------------------------------
+
+    async def recv(self) -> Raw:
+        """The next event the service sent, as its JSON object.
+
+        Raises:
+            ConnectionLostError: The connection closed or failed.
+        """
+        while True:
+            error: VoiceAgentError | None = None
+            try:
+                frame = await self._connection.recv_bytes()
+                if not frame:
+                    raise ConnectionClosed(1006, "empty frame")
+            except NETWORK_ERRORS as exc:
+                error = convert_error(exc, self._settings, opening=False)
+                if error is None:
+                    raise
+            if error is not None:
+                raise error
+            try:
+                raw = json.loads(frame)
+            except ValueError as exc:
+                log.warning("ignoring an unreadable message from the service: %s", exc)
+                continue
+            if isinstance(raw, dict) and isinstance(raw.get("type"), str):
+                return raw
+            log.warning("ignoring a message from the service without a type")
+
+
+class Uplink:
+    """The session's way to the service across connections.
+
+    It holds the current :class:`Wire` (none while the session reconnects) and the user's
+    audio the service has not committed yet, up to ``buffer_bytes`` (the newest kept): a
+    new connection gets that audio again, so a turn cut by a drop is heard whole, and what
+    the user says during an outage is not lost. While detached, posted events go nowhere:
+    the session rebuilds the conversation on the next connection from its history.
+
+    Args:
+        buffer_bytes: The most uncommitted audio kept, in bytes of the wire format.
+    """
+
+    def __init__(self, buffer_bytes: int) -> None:
+        self.wire: Wire | None = None
+        self._limit = buffer_bytes
+        self._audio: collections.deque[bytes] = collections.deque()
+        self._audio_bytes = 0
+        self._dropped_while_away = 0
+        self._connected: anyio.Event | None = None
+
+    def attach(self, wire: Wire) -> None:
+        """Send through ``wire`` from now on."""
+        self.wire = wire
+        if self._dropped_while_away:
+            log.warning(
+                "the reconnection took longer than the audio buffer (reconnect.buffer_ms): "
+                "%d bytes of the user's audio were dropped",
+                self._dropped_while_away,
+            )
+            self._dropped_while_away = 0
+        if self._connected is not None:
+            self._connected.set()
+            self._connected = None
+
+    def detach(self) -> None:
+        """No connection for now: posts go nowhere, audio is only kept."""
+        self.wire = None
+
+    async def wait_connected(self) -> None:
+        """Return once a connection is attached."""
+        while self.wire is None:
+            if self._connected is None:
+                self._connected = anyio.Event()
+            await self._connected.wait()
+
+    def post(self, event: dict[str, Any]) -> None:
+        """Queue ``event`` on the current connection (dropped while there is none)."""
+        if self.wire is not None:
+            self.wire.post(event)
+        else:
+            log.debug("not connected: %s not sent", event.get("type"))
+
+    async def send_audio(self, frame: bytes) -> None:
+        """Keep ``frame`` for a next connection and send it on the current one."""
+        self._audio.append(frame)
+        self._audio_bytes += len(frame)
+        while self._audio_bytes > self._limit and self._audio:
+            dropped = self._audio.popleft()
+            self._audio_bytes -= len(dropped)
+            if self.wire is None:
+                self._dropped_while_away += len(dropped)
+        wire = self.wire
+        if wire is None:
+            return
+        event = {"type": "input_audio_buffer.append", "audio": base64.b64encode(frame).decode()}
+        with contextlib.suppress(ConnectionLostError):  # the link's own loops notice it
+            await wire.send(event)
+
+    def committed(self) -> None:
+        """The service committed the input audio: nothing kept needs sending again."""
+        self._audio.clear()
+        self._audio_bytes = 0
+
+    def resend_events(self) -> list[dict[str, Any]]:
+        """The kept audio, as ``input_audio_buffer.append`` events for a new connection."""
+        return [
+            {"type": "input_audio_buffer.append", "audio": base64.b64encode(frame).decode()}
+            for frame in self._audio
+        ]
