@@ -26,9 +26,8 @@ import sys
 import anyio
 
 from voiceagent import Agent, tool
-from voiceagent.demo import service
 from voiceagent.serve import BrowserClient, create_app, running
-from voiceagent.testing import ReplyContext, Script, ToolCall, Turn, synthesize
+from voiceagent.testing import ReplyContext, Script, ToolCall, Turn, service, synthesize
 
 
 class Concierge(Agent):

@@ -132,7 +132,7 @@ def _check(spec: ServeSpec, *, load: bool) -> None:
         if spec.script:
             load_script(spec.script)
     if not spec.emulator:
-        from ..demo import azure_endpoint
+        from ..testing._service import azure_endpoint
 
         if azure_endpoint() is None:
             raise UsageError(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import aiohttp
 import anyio
+import anyio.lowlevel
 
 from ._protocol import PROTOCOL_VERSION
 
@@ -130,7 +131,10 @@ class BrowserClient:
     async def close(self) -> None:
         """Hang up (if still connected) and release the connection."""
         try:
-            if self._tg is not None:  # first the player, so that nothing writes while closing
+            if self._ws is not None and not self._ws.closed:
+                with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+                    await self._ws.close()
+            if self._tg is not None:
                 tg, self._tg = self._tg, None
                 tg.cancel_scope.cancel()
                 await tg.__aexit__(None, None, None)
@@ -145,6 +149,9 @@ class BrowserClient:
                 if self._http is not None:
                     await self._http.close()
                     self._http = None
+                    # The transports close their sockets on the loop's next turn (aiohttp's
+                    # advice for a clean shutdown): give them that turn.
+                    await anyio.lowlevel.checkpoint()
 
     # -- sending ----------------------------------------------------------------------------
 
