@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
     from types import TracebackType
 
-    from voiceagent.testing import Script
+    from voiceagent.testing import Faults, Script
 
 __all__ = [
     "CLIENT_CPU",
@@ -150,6 +150,7 @@ def _serve(
     speed: float | None,
     audio_chunk_ms: int,
     cpu: int,
+    faults: Faults | None = None,
 ) -> None:
     """Child process: run an emulator (no event record) until the pipe says stop."""
     pinned = pin(cpu)
@@ -162,6 +163,7 @@ def _serve(
             speed=speed,
             audio_chunk_ms=audio_chunk_ms,
             record=False,
+            faults=faults,
         ) as emu:
             pipe.send({"endpoint": emu.endpoint, "pinned": pinned})
             await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
@@ -180,6 +182,7 @@ class EmulatorProcess:
         speed: Response audio pacing (1.0 is real time; None unpaced).
         audio_chunk_ms: Audio per ``response.audio.delta``.
         cpu: The core to pin the emulator to.
+        faults: Faults to inject (they must pickle).
     """
 
     def __init__(
@@ -189,8 +192,9 @@ class EmulatorProcess:
         speed: float | None = 1.0,
         audio_chunk_ms: int = 20,
         cpu: int = EMULATOR_CPU,
+        faults: Faults | None = None,
     ) -> None:
-        self._args = (script, speed, audio_chunk_ms, cpu)
+        self._args = (script, speed, audio_chunk_ms, cpu, faults)
         self._proc: Any = None
         self._pipe: Connection | None = None
         self.endpoint = ""

@@ -8,7 +8,7 @@ import typing
 import attrs
 import pytest
 
-from voiceagent import Agent, AgentSettings, SessionArgs
+from voiceagent import Agent, AgentSettings, ReconnectPolicy, SessionArgs
 from voiceagent.errors import ConfigurationError
 from voiceagent.options import ServerVad, SessionOptions
 
@@ -53,6 +53,7 @@ def test_each_setting_has_one_name_on_the_class_the_constructor_and_the_instance
         "min_turn_ms": 300,
         "max_tool_output_chars": 10,
         "event_buffer": 1024,
+        "reconnect": ReconnectPolicy(),
     }
     assert agent.settings == AgentSettings(**settings)
     for old in (
@@ -93,7 +94,16 @@ def test_invalid_settings_fail_at_the_class_or_the_instance() -> None:
 def test_session_arguments_cover_every_option_with_its_type() -> None:
     hints = typing.get_type_hints(SessionArgs)
     options = {field.name for field in attrs.fields(SessionOptions)}
-    session_only = {"source", "sink", "endpoint", "credential", "api_key", "scope", "history"}
+    session_only = {
+        "source",
+        "sink",
+        "endpoint",
+        "credential",
+        "api_key",
+        "scope",
+        "history",
+        "reconnect",
+    }
     assert set(hints) == options | session_only
     assert hints["temperature"] == float | None
 

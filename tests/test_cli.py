@@ -32,6 +32,8 @@ from voiceagent.demo import QUESTION, SCRIPT
 from voiceagent.events import (
     AgentTranscript,
     Interrupted,
+    Reconnected,
+    Reconnecting,
     ServiceErrorReported,
     SessionStarted,
     ToolCallFinished,
@@ -756,6 +758,9 @@ def test_the_transcript_shows_each_kind_of_event() -> None:
         TurnMetrics(response_id="r1", latency_s=0.4567),
         AgentTranscript(item_id="i2", text="Sorry, the flight", interrupted=True),
         Interrupted(item_id="i2", heard_ms=1250.0),
+        TurnChanged(old=TurnState.AGENT_SPEAKING, new=TurnState.CONFIRMING),
+        Reconnecting(attempt=2, reason="the connection closed (code 1006)"),
+        Reconnected(gap_ms=830.0, replayed_items=4),
         ServiceErrorReported(code="invalid_value", message="bad voice"),
     )
     assert lines == [
@@ -768,6 +773,9 @@ def test_the_transcript_shows_each_kind_of_event() -> None:
         "latency  0.457 s  (user stopped speaking → first agent audio)",
         "agent    Sorry, the flight  [interrupted]",
         "barge-in the user interrupted; 1.25 s of the answer was heard",
+        "turn     agent speaking → confirming",
+        "network  reconnecting (attempt 2): the connection closed (code 1006)",
+        "network  reconnected after 0.83 s; 4 conversation items replayed",
         "error    service error invalid_value: bad voice",
     ]
 

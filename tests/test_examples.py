@@ -19,6 +19,8 @@ from voiceagent.audio import AudioFormat, Encoding, MemorySink, read_wav_info
 from voiceagent.testing import Emulator, service, synthesize
 from voiceagent.testing._service import azure_endpoint
 
+from .telephony.test_examples import check_acs_line, check_twilio_line
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -169,6 +171,8 @@ CHECKS: dict[str, Callable[[Path, subprocess.CompletedProcess[str]], Any]] = {
     "phone_line.py": check_phone_line,
     "avatar.py": check_avatar,
     "serve_browser.py": check_serve_browser,
+    "twilio_line.py": check_twilio_line,
+    "acs_line.py": check_acs_line,
 }
 ARGS: dict[str, tuple[str, ...]] = {"serve_browser.py": ("--call",)}
 """More arguments for examples that would otherwise run until stopped (a server)."""

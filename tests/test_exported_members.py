@@ -13,6 +13,7 @@ import voiceagent.errors
 import voiceagent.events
 import voiceagent.options
 import voiceagent.serve
+import voiceagent.telephony
 import voiceagent.testing
 
 PUBLIC_MODULES = [
@@ -22,6 +23,7 @@ PUBLIC_MODULES = [
     voiceagent.events,
     voiceagent.options,
     voiceagent.serve,
+    voiceagent.telephony,
     voiceagent.testing,
     voiceagent.errors,
 ]

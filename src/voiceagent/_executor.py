@@ -14,6 +14,7 @@ replaced by an error the model can act on.
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -22,6 +23,7 @@ from . import _turns as t
 from ._history import ToolCallRecord
 from ._invoke import ToolOutcome
 from ._tools import ToolContext
+from ._translate import ItemCreated
 from ._wire import check_echo
 from .errors import ConfigurationError
 from .events import (
@@ -294,9 +296,20 @@ class Executor:
         self._committed()
 
     def _add_message(self, action: t.AddMessage) -> None:
-        self._wire.post(
-            {"type": "conversation.item.create", "item": message_item(action.role, action.text)}
+        # Our own id (the service keeps a client's): the history holds the message from
+        # now on, so a connection lost before the service echoed it loses nothing.
+        item_id = f"item_va{secrets.token_hex(9)}"
+        self.remember(
+            ItemCreated(
+                item_id=item_id,
+                previous_item_id=None,
+                kind="message",
+                role=action.role,
+                text=action.text,
+            )
         )
+        item = {"id": item_id, **message_item(action.role, action.text)}
+        self._wire.post({"type": "conversation.item.create", "item": item})
 
     def _transcript(self, action: t.AgentTranscriptFinal) -> None:
         self.publish(

@@ -58,6 +58,7 @@ from .errors import (
 )
 from .events import (
     EndReason,
+    Event,
     Reconnected,
     Reconnecting,
     ServiceErrorReported,
@@ -380,6 +381,24 @@ class AgentSession:
                     f"events() takes event classes or wire type strings, not {key!r}"
                 )
         return self._bus.subscribe(types, check_buffer(buffer, "events() buffer"))
+
+    def publish(self, event: Event) -> None:
+        """Hand an event of the application's own (a subclass of
+        :class:`~voiceagent.events.Event`: a phone line's DTMF digit, a UI action) to this
+        session's handlers and ``events()`` subscribers, after the events already queued.
+        Never blocks.
+
+        Args:
+            event: The event.
+
+        Raises:
+            ConfigurationError: ``event`` is not a voiceagent ``Event``.
+        """
+        if not isinstance(event, Event):
+            raise ConfigurationError(
+                f"publish() takes a voiceagent.events.Event subclass instance, not {event!r}"
+            )
+        self._publish(event)
 
     @overload
     def on(self, event: type[Any]) -> Registrar[Any]: ...

@@ -21,7 +21,6 @@ from .errors import ConfigurationError
 __all__ = [
     "OUTPUT_CANCELLED",
     "OUTPUT_INCOMPLETE",
-    "OUTPUT_LOST",
     "OUTPUT_NOT_RUN",
     "Action",
     "AddMessage",
@@ -83,11 +82,6 @@ OUTPUT_CANCELLED = (
 OUTPUT_INCOMPLETE = (
     "Error: tool {name!r} was not run because the response ended before its arguments "
     "were complete; it has no result."
-)
-#: The output sent for a call whose arguments were cut off by a lost connection.
-OUTPUT_LOST = (
-    "Error: tool {name!r} was not run because the connection was lost before its arguments "
-    "were complete; it has no result. Call it again if it is still needed."
 )
 
 
@@ -533,10 +527,11 @@ class ConnectionLost(Input):
     old connection would have sent will come.
 
     The response in flight fails: its audio stops (the sink is cleared) and its items are
-    cut at what the user heard; calls whose arguments were incomplete are answered as not
-    run, calls complete but held are started, running calls go on (their outputs go to the
-    next connection). What the server knew of the user's turn (speech, commits) is
-    forgotten: the user's audio is sent again to the next connection.
+    cut at what the user heard; calls whose arguments were incomplete are forgotten (they
+    were never whole: the model calls again on the next connection), calls complete but
+    held are started, running calls go on (their outputs go to the next connection). What
+    the server knew of the user's turn (speech, commits) is forgotten: the user's audio is
+    sent again to the next connection.
 
     Attributes:
         played_ms: The sink's ``played_ms()``.
@@ -550,7 +545,7 @@ class Resumed(Input):
     """A new connection carries the conversation on (after :class:`ConnectionLost`).
 
     Anything requested while disconnected was not sent: the machine forgets it, and asks
-    for an answer if one is owed.
+    for an answer if one is owed, or if the drop cut an answer short (and no tool runs).
 
     Attributes:
         answer_owed: Whether the conversation ends with something the agent must answer

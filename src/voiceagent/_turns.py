@@ -38,7 +38,6 @@ from ._playback import PlaybackTracker
 from ._turn_events import (
     OUTPUT_CANCELLED,
     OUTPUT_INCOMPLETE,
-    OUTPUT_LOST,
     OUTPUT_NOT_RUN,
     Action,
     AddMessage,
@@ -91,7 +90,6 @@ from ._turn_events import (
 __all__ = [
     "OUTPUT_CANCELLED",
     "OUTPUT_INCOMPLETE",
-    "OUTPUT_LOST",
     "OUTPUT_NOT_RUN",
     "TRANSITIONS",
     "Action",
@@ -346,6 +344,7 @@ class TurnMachine:
         self._played = 0.0
         self._now = 0.0
         self._turn_ended_at: float | None = None  # the user's last turn, until answered
+        self._cut_by_drop = False  # a lost connection cut an answer short
 
     @property
     def state(self) -> TurnState:
@@ -469,6 +468,8 @@ class TurnMachine:
         if ev.response_id in self._responses or ev.response_id in self._finished:
             return _T.RESPONSE_CREATED
         due = self._expected.popleft() if self._expected else _Due.LIVE
+        if due is _Due.LIVE:
+            self._cut_by_drop = False  # the answer a drop cut short is on its way
         response = self._responses[ev.response_id] = _Response(ev.response_id)
         if due is not _Due.LIVE:
             response.interrupted = response.cancelling = True
@@ -653,13 +654,17 @@ class TurnMachine:
                 ):
                     item.interrupted = True
                     item.heard_ms = heard
+                    self._cut_by_drop = True
                 item.audio_done = True
                 if item.text is None:
                     item.text = "".join(item.parts)
-            for call_key in response.calls:
+            for call_key in list(response.calls):
                 call = self._calls[call_key]
                 if call.state is _CallState.SEEN:
-                    self._refuse(call, OUTPUT_LOST, out)
+                    # Cut off before its arguments were whole: it was never really made.
+                    # The replayed conversation does not hold it, so the model calls again.
+                    response.calls.remove(call_key)
+                    del self._calls[call_key]
                 elif call.state is _CallState.HELD:
                     call.state = _CallState.RUNNING
                     out.append(
@@ -678,7 +683,11 @@ class TurnMachine:
         # Whatever was requested while disconnected went nowhere.
         self._expected.clear()
         self._own_commits = 0
-        if ev.answer_owed:
+        running = any(c.state is _CallState.RUNNING for c in self._calls.values())
+        # An answer a drop cut short was not given: ask for it again (the replayed
+        # conversation holds what was heard of it), until a response for it is created.
+        if ev.answer_owed or (self._cut_by_drop and not running):
+            self._turn_ended_at = now  # its latency counts from the resumption
             self._request(out)
         return _T.RESUMED
 

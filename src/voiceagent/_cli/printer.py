@@ -21,6 +21,8 @@ from ..events import (
     AgentTranscript,
     Event,
     Interrupted,
+    Reconnected,
+    Reconnecting,
     ServiceErrorReported,
     SessionStarted,
     ToolCallFinished,
@@ -40,6 +42,7 @@ __all__ = ["Printer", "console"]
 _STATE_NAMES = {
     TurnState.IDLE: "idle",
     TurnState.USER_SPEAKING: "user speaking",
+    TurnState.CONFIRMING: "confirming",
     TurnState.THINKING: "thinking",
     TurnState.TOOL_RUNNING: "tool running",
     TurnState.AGENT_SPEAKING: "agent speaking",
@@ -155,6 +158,13 @@ class Printer:
         elif isinstance(event, Interrupted):
             self.line("barge-in", "yellow", f"the user interrupted; {event.heard_ms / 1000:.2f} s "
                       "of the answer was heard")  # fmt: skip
+        elif isinstance(event, Reconnecting):
+            self.line(
+                "network", "yellow", f"reconnecting (attempt {event.attempt}): {event.reason}"
+            )
+        elif isinstance(event, Reconnected):
+            self.line("network", "green", f"reconnected after {event.gap_ms / 1000:.2f} s; "
+                      f"{event.replayed_items} conversation items replayed")  # fmt: skip
         elif isinstance(event, ServiceErrorReported):
             code = f" {event.code}" if event.code else ""
             self.line("error", "bold red", Text(f"service error{code}: {event.message}", "red"))

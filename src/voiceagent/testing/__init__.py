@@ -11,6 +11,9 @@ async with Emulator(script=script, speed=None) as emu:
 ```
 """
 
+from ._acs import AcsCall as AcsCall
+from ._acs import AcsCallSimulator as AcsCallSimulator
+from ._acs import CallAutomationFake as CallAutomationFake
 from ._audio_checks import check_audio_sink as check_audio_sink
 from ._audio_checks import check_audio_source as check_audio_source
 from ._connection import EmulatorConnection as EmulatorConnection
@@ -33,8 +36,13 @@ from ._service import service as service
 from ._synth import Speech as Speech
 from ._synth import WordTiming as WordTiming
 from ._synth import synthesize as synthesize
+from ._twilio import TwilioCall as TwilioCall
+from ._twilio import TwilioCallSimulator as TwilioCallSimulator
 
 __all__ = [
+    "AcsCall",
+    "AcsCallSimulator",
+    "CallAutomationFake",
     "Disconnect",
     "Emulator",
     "EmulatorConnection",
@@ -51,6 +59,8 @@ __all__ = [
     "ToolCall",
     "TranscriptionFailure",
     "Turn",
+    "TwilioCall",
+    "TwilioCallSimulator",
     "Warn",
     "WordTiming",
     "check_audio_sink",
