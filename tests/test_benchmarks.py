@@ -412,3 +412,29 @@ async def test_the_baselines_and_voiceagent_have_the_same_conversation(style: st
     assert [len(t) for t in truncates] == [1, 1]
     full = sum(len(synthesize(text).audio) for text in (ANSWER, OKAY))
     assert full < raw.audio_bytes < full + len(synthesize(STORY).audio)
+
+
+def test_a_concurrency_step_holds_only_within_cpu_lag_and_underruns() -> None:
+    from benchmarks._load import LoadRun
+    from benchmarks._probes import Samples
+    from benchmarks.concurrency import verdict
+
+    def run(cpu: float, lag_s: float, underruns: int = 0) -> LoadRun:
+        samples = Samples()
+        samples.utterances = 10
+        samples.dispatch = [0.001] * 98 + [lag_s] * 2
+        samples.underruns = underruns
+        return LoadRun(
+            sessions=100,
+            seconds=20.0,
+            client_cpu_cores=cpu,
+            emulator_cpu_cores=0.3,
+            other_cpu_cores=0.0,
+            failures=(),
+            samples=samples,
+        )
+
+    assert verdict(run(0.5, 0.005))["holds"]
+    assert verdict(run(0.95, 0.005))["why"] == ["client at 0.95 cores (limit 0.9)"]
+    assert verdict(run(0.5, 0.025))["why"] == ["dispatch lag p99 25.0 ms (limit 20)"]
+    assert verdict(run(0.5, 0.005, underruns=3))["why"] == ["3 underruns"]
