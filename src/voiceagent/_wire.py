@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import collections
-import contextlib
 import json
 import logging
 from typing import TYPE_CHECKING, Any, Final
@@ -232,8 +231,10 @@ class Uplink:
         if wire is None:
             return
         event = {"type": "input_audio_buffer.append", "audio": base64.b64encode(frame).decode()}
-        with contextlib.suppress(ConnectionLostError):  # the link's own loops notice it
+        try:  # not contextlib.suppress: this runs 50 times a second per session
             await wire.send(event)
+        except ConnectionLostError:  # noqa: SIM105
+            pass  # the link's own loops notice it
 
     def committed(self) -> None:
         """The service committed the input audio: nothing kept needs sending again."""
