@@ -300,14 +300,15 @@ class EmulatorConnection:
         if self.closed:
             return
         self.closed_by = "server"
-        if code != 1006:
-            self.closed = True
-            self.close_code = code
-            with anyio.CancelScope(shield=True):
+        self.close_code = code
+        try:
+            if code != 1006:
+                self.closed = True
+                # Not shielded: a cancelled emulator (Ctrl-C) must not wait for a client
+                # that will never answer the close frame.
                 await self._ws.close(code=code, message=reason.encode())
-        else:
-            self.close_code = 1006
-        self._close_now()
+        finally:
+            self._close_now()
 
     async def expire(self) -> None:
         """End the session as the service does at ``expires_at``: an ``error`` event
