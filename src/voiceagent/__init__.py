@@ -14,6 +14,8 @@ from ._fanout import EventStream as EventStream
 from ._history import Message as Message
 from ._history import SessionResult as SessionResult
 from ._history import ToolCallRecord as ToolCallRecord
+from ._mcp import McpApprovalRequest as McpApprovalRequest
+from ._mcp import approve as approve
 from ._reconnect import ReconnectPolicy as ReconnectPolicy
 from ._router import on as on
 from ._session import AgentSession as AgentSession
@@ -28,6 +30,7 @@ __all__ = [
     "AgentSession",
     "AgentSettings",
     "EventStream",
+    "McpApprovalRequest",
     "Message",
     "ReconnectPolicy",
     "SessionArgs",
@@ -37,6 +40,7 @@ __all__ = [
     "ToolContext",
     "TurnState",
     "__version__",
+    "approve",
     "on",
     "tool",
 ]

@@ -28,6 +28,7 @@ from ._avatar import Animation, Avatar
 from ._checks import (
     CompactRepr,
     Validator,
+    as_tuple,
     boolean,
     fail,
     instance_of,
@@ -52,6 +53,7 @@ from ._features import (
     StaticInterimResponse,
     check_transcription,
 )
+from ._mcp import McpServer
 from ._to_sdk import TOOL_CHOICES
 from ._turn_detection import TURN_DETECTION_CLASSES, SemanticVad, ServerVad, TurnDetection
 from ._voices import (
@@ -138,6 +140,25 @@ def _tokens(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         integer(1, 4096)(instance, attribute, value)
 
 
+def _mcp_servers_tuple(value: Sequence[McpServer] | None) -> tuple[McpServer, ...] | None:
+    result: tuple[McpServer, ...] | None = as_tuple(value)
+    return result
+
+
+def _mcp_servers(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    what = "a list of McpServer(label, url, ...)"
+    if not isinstance(value, tuple) or not value:
+        raise fail(instance, attribute.name, value, what)
+    labels: set[str] = set()
+    for i, server in enumerate(value):
+        if not isinstance(server, McpServer):
+            raise fail(instance, f"{attribute.name}[{i}]", server, what)
+        if server.label in labels:
+            raise fail(instance, f"{attribute.name}[{i}]", server,
+                       f"a server label not used before ({server.label!r} is)")  # fmt: skip
+        labels.add(server.label)
+
+
 def _tool_choice(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, str) or not _FUNCTION_NAME.fullmatch(value):
         raise fail(instance, attribute.name, value, "'auto', 'none', 'required' or the name "
@@ -200,6 +221,9 @@ class SessionOptions(CompactRepr):
             ``"item.input_audio_transcription.phrases"``, ``"file_search_call.results"``.
         metadata: Up to 16 string pairs (keys <= 64, values <= 512 characters) attached to
             the session and its resource logs.
+        mcp_servers: Remote :class:`McpServer` s whose tools the model may call (the service
+            calls them; the agent approves the calls that need it, see
+            :func:`voiceagent.approve`).
     """
 
     FIELDS: ClassVar[frozenset[str]]
@@ -279,6 +303,9 @@ class SessionOptions(CompactRepr):
         converter=to_mapping,
         validator=optional(string_map(max_entries=16, max_key=64, max_value=512)),
         hash=False,
+    )
+    mcp_servers: tuple[McpServer, ...] | None = attrs.field(
+        default=None, converter=_mcp_servers_tuple, validator=optional(_mcp_servers)
     )
 
     def __attrs_post_init__(self) -> None:
@@ -366,12 +393,17 @@ class SessionOptions(CompactRepr):
         """Extra query parameters the connection needs for these options (may be empty).
 
         Client-referenced echo cancellation is a preview feature that must be requested
-        with ``features=client_ec_reference:true``.
+        with ``features=client_ec_reference:true``, and MCP servers with
+        ``features=mcp_preview:true`` (as the SDK's MCP sample does); several features are
+        joined with commas.
         """
+        features = []
         echo = self.echo_cancellation
         if isinstance(echo, EchoCancellation) and echo.reference_source == "client":
-            return {"features": "client_ec_reference:true"}
-        return {}
+            features.append("client_ec_reference:true")
+        if self.mcp_servers:
+            features.append("mcp_preview:true")
+        return {"features": ",".join(features)} if features else {}
 
     def evolve(self, **changes: Any) -> SessionOptions:
         """A copy with ``changes`` applied, validated like a new instance.
@@ -466,6 +498,7 @@ def to_request_session(
         input_audio_sampling_rate=input_audio_sampling_rate,
         output_audio_format=output_audio_format,
     )
+    tools = [*tools, *(server.to_sdk() for server in options.mcp_servers or ())]
     _check_tools(options, tools)
 
     session: dict[str, Any] = {}
@@ -545,9 +578,11 @@ def _check_tools(options: SessionOptions, tools: Sequence[sdk.Tool]) -> None:
                 f"invalid tools[{i}]: {tool!r}; expected an azure.ai.voicelive.models tool "
                 "such as FunctionTool(name=..., description=..., parameters=...)"
             )
-        key = str(tool.get("name") or tool.get("server_label") or "")
-        if key and key in names:
-            raise ConfigurationError(f"duplicate tool name {key!r} in tools[{i}]")
+        # Function names and MCP server labels are separate namespaces.
+        name = str(tool.get("name") or tool.get("server_label") or "")
+        key = f"{tool.get('type')}:{name}"
+        if name and key in names:
+            raise ConfigurationError(f"duplicate tool name {name!r} in tools[{i}]")
         names.add(key)
     choice = options.tool_choice
     if choice is not None and choice not in TOOL_CHOICES:
