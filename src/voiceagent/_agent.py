@@ -25,6 +25,7 @@ from ._features import (  # noqa: TC001
     InterimResponse,
     NoiseReduction,
 )
+from ._foundry import FOUNDRY_SCOPE, FoundryAgent
 from ._history import ROLES, Message
 from ._mcp import DEFAULT_APPROVAL_TIMEOUT_S, ApprovalPolicy, McpServer, marked_approvers
 from ._options import (
@@ -199,6 +200,7 @@ class SessionArgs(TypedDict, total=False):
     include: Sequence[str] | None
     metadata: Mapping[str, str] | None
     mcp_servers: Sequence[McpServer] | None
+    foundry_agent: FoundryAgent | None
 
 
 _SESSION_ONLY: Final = frozenset(
@@ -513,7 +515,8 @@ class Agent:
             endpoint=args.get("endpoint"),
             credential=args.get("credential"),
             api_key=args.get("api_key"),
-            scope=args.get("scope") or DEFAULT_SCOPE,
+            scope=args.get("scope")
+            or (FOUNDRY_SCOPE if plan.options.foundry_agent is not None else DEFAULT_SCOPE),
             history=_history_entries(args.get("history", ())),
         )
 

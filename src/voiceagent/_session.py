@@ -436,7 +436,9 @@ class AgentSession:
         tg: TaskGroup | None = None
         try:
             settings = ConnectionSettings.resolve(
-                model=self.plan.options.model, **self._connect_args
+                model=self.plan.options.connect_model,
+                entra_id_only=self.plan.options.foundry_agent is not None,
+                **self._connect_args,
             )
             self._settings = settings
             stack.push_async_callback(settings.aclose)

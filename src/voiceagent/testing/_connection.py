@@ -18,6 +18,7 @@ from ._config import apply_session_update, default_session, input_format, output
 from ._config import response_config as make_response_config
 from ._conversation import Conversation, StoredItem, message_text, validate_client_item
 from ._faults import Disconnect, ServerWarning, Warn
+from ._foundry import agent_config
 from ._mcp import listed_tools, run_call, without_secrets
 from ._protocol import ProtocolError, describe, error_event, new_id, unknown_event_type
 from ._responses import Response
@@ -101,6 +102,9 @@ class EmulatorConnection:
         self.session: dict[str, Any] = default_session(
             model=model, session_id=new_id("sess"), expires_at=expires_at
         )
+        agent = agent_config(query)
+        if agent is not None:
+            self.session["agent"] = agent
         self.conversation = Conversation()
         self.conversation_id = new_id("conv")
         self.received: list[dict[str, Any]] = []
