@@ -22,6 +22,10 @@ from ._session import AgentSession as AgentSession
 from ._session import SessionStatus as SessionStatus
 from ._tools import ToolContext as ToolContext
 from ._tools import tool as tool
+from ._transcriber import Transcriber as Transcriber
+from ._transcriber import TranscriptionResult as TranscriptionResult
+from ._transcriber import TranscriptionSession as TranscriptionSession
+from ._transcriber import TranscriptSegment as TranscriptSegment
 from ._turns import TurnState as TurnState
 from ._version import __version__ as __version__
 
@@ -38,6 +42,10 @@ __all__ = [
     "SessionStatus",
     "ToolCallRecord",
     "ToolContext",
+    "Transcriber",
+    "TranscriptSegment",
+    "TranscriptionResult",
+    "TranscriptionSession",
     "TurnState",
     "__version__",
     "approve",
