@@ -11,6 +11,7 @@ import anyio
 import pytest
 
 from voiceagent import Agent, tool
+from voiceagent.events import UserTranscript
 from voiceagent.options import McpServer
 from voiceagent.testing import (
     Emulator,
@@ -139,7 +140,7 @@ async def test_spoken_turns_are_heard_and_answered() -> None:
             user=["Tell me a story.", UserSays("Stop.", interrupt_after_ms=600)],
             audio=True,
         )
-    heard = [e.text for e in result.events if type(e).__name__ == "UserTranscript"]
+    heard = [e.text for e in result.events if isinstance(e, UserTranscript)]
     assert heard == ["Tell me a story.", "Stop."]
     result.expect.turn(1).interrupted(at_ms=600, tolerance_ms=250)
     result.expect.turn(2).said("okay")
