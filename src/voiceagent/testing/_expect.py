@@ -48,6 +48,8 @@ class ExpectationFailed(AssertionError):
     """An expectation about a conversation did not hold; the message shows the
     conversation."""
 
+    __module__ = "voiceagent.testing"  # how tracebacks name it: where users import it
+
 
 def _call(name: str, arguments: dict[str, Any]) -> str:
     return f"{name}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})"
