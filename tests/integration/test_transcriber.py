@@ -162,3 +162,17 @@ def test_bad_settings(kwargs: dict[str, Any], message: str) -> None:
 def test_a_bad_source() -> None:
     with pytest.raises(ConfigurationError, match="AudioSource"):
         Transcriber().session(source="call.wav")  # type: ignore[arg-type]
+
+
+async def test_the_emulator_refuses_transcription_session_update(emulator: Emulator) -> None:
+    """Voice Live documents no transcription session: the emulator answers it with an
+    error, as it does any event it does not know."""
+    from azure.ai.voicelive.aio import connect
+
+    from ..helpers import recv_until
+
+    async with connect(endpoint=emulator.endpoint, credential=emulator.credential) as conn:
+        await conn.transcription_session.update(session={"input_audio_format": "pcm16"})
+        [*_, error] = await recv_until(conn, "error")
+        assert error.error.param == "type"
+        assert "transcription_session.update" in error.error.message
