@@ -793,7 +793,8 @@ class AgentSession:
 
     def _quiet(self) -> bool:
         """Nobody speaks and nothing runs: a good moment to change connections."""
-        return self._machine.state is t.TurnState.IDLE and not self._tools.running
+        mcp_busy = self._mcp is not None and self._mcp.busy  # a call runs at the service
+        return self._machine.state is t.TurnState.IDLE and not self._tools.running and not mcp_busy
 
     async def _close_current_link(self) -> None:
         link, self._link = self._link, None

@@ -176,3 +176,44 @@ async def test_the_emulator_refuses_transcription_session_update(emulator: Emula
         [*_, error] = await recv_until(conn, "error")
         assert error.error.param == "type"
         assert "transcription_session.update" in error.error.message
+
+
+async def test_every_event_of_a_transcription_session_parses_to_its_sdk_class() -> None:
+    """The events a transcription session gets, through the SDK's own receive."""
+    from azure.ai.voicelive.aio import connect
+    from azure.ai.voicelive.models import RequestSession, ServerEvent
+
+    from voiceagent._options import to_request_session
+
+    from ..helpers import recv_until, type_of
+
+    audio = two_utterances()
+    request = to_request_session(Transcriber().options, input_audio_format="pcm16")
+    async with (
+        Emulator(speed=None, script=Script(Turn(hears=FIRST), Turn(hears=SECOND))) as emu,
+        connect(endpoint=emu.endpoint, credential=emu.credential, model="gpt-4.1-mini") as conn,
+    ):
+        assert isinstance(request, RequestSession)
+        await conn.session.update(session=request)
+        await recv_until(conn, "session.updated")
+        step = 4800
+        for i in range(0, len(audio), step):
+            await conn.input_audio_buffer.append(audio=audio[i : i + step])
+        events = await recv_until(
+            conn,
+            lambda e: (
+                type_of(e) == "conversation.item.input_audio_transcription.completed"
+                and e.transcript == SECOND
+            ),  # type: ignore[attr-defined]
+        )
+    kinds = {type_of(e) for e in events}
+    assert kinds >= {
+        "input_audio_buffer.speech_started",
+        "input_audio_buffer.speech_stopped",
+        "input_audio_buffer.committed",
+        "conversation.item.created",
+        "conversation.item.input_audio_transcription.delta",
+        "conversation.item.input_audio_transcription.completed",
+    }
+    assert all(type(e) is not ServerEvent for e in events)  # each its own SDK class
+    assert not any(type_of(e).startswith("response.") for e in events)
