@@ -54,6 +54,7 @@ def test_each_setting_has_one_name_on_the_class_the_constructor_and_the_instance
         "max_tool_output_chars": 10,
         "event_buffer": 1024,
         "reconnect": ReconnectPolicy(),
+        "mcp_default_approval": False,
     }
     assert agent.settings == AgentSettings(**settings)
     for old in (

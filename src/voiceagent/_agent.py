@@ -25,7 +25,9 @@ from ._features import (  # noqa: TC001
     InterimResponse,
     NoiseReduction,
 )
+from ._foundry import FOUNDRY_SCOPE, FoundryAgent
 from ._history import ROLES, Message
+from ._mcp import DEFAULT_APPROVAL_TIMEOUT_S, ApprovalPolicy, McpServer, marked_approvers
 from ._options import (
     ServiceDefault,
     SessionOptions,
@@ -107,6 +109,9 @@ class AgentSettings(CompactRepr):
         reconnect: How a session survives a dropped connection and the service's session
             limit (:class:`~voiceagent.ReconnectPolicy`; ``ReconnectPolicy.off()`` ends
             the conversation at the first drop).
+        mcp_default_approval: What an MCP tool call that needs approval gets when no
+            approver (:func:`voiceagent.approve`) has an opinion, or its approver timed
+            out: False (the default) denies it, True approves it.
     """
 
     greeting: str | None = attrs.field(default=None, validator=_greeting)
@@ -119,6 +124,7 @@ class AgentSettings(CompactRepr):
         factory=ReconnectPolicy,
         validator=attrs.validators.instance_of(ReconnectPolicy),
     )
+    mcp_default_approval: bool = attrs.field(default=False, validator=_flag)
 
     def __attrs_post_init__(self) -> None:
         window = self.confirm_interruption_ms
@@ -193,6 +199,8 @@ class SessionArgs(TypedDict, total=False):
     reasoning_effort: str | None
     include: Sequence[str] | None
     metadata: Mapping[str, str] | None
+    mcp_servers: Sequence[McpServer] | None
+    foundry_agent: FoundryAgent | None
 
 
 _SESSION_ONLY: Final = frozenset(
@@ -247,6 +255,7 @@ class Agent:
         max_tool_output_chars: See :class:`AgentSettings`.
         event_buffer: See :class:`AgentSettings`.
         reconnect: See :class:`AgentSettings`.
+        mcp_default_approval: See :class:`AgentSettings`.
     """
 
     greeting: str | None = None
@@ -256,11 +265,13 @@ class Agent:
     max_tool_output_chars: int = 100_000
     event_buffer: int = DEFAULT_BUFFER
     reconnect: ReconnectPolicy = ReconnectPolicy()
+    mcp_default_approval: bool = False
 
     _class_options: dict[str, Any] = {}  # noqa: RUF012 - replaced per subclass
     _class_settings: dict[str, Any] = {}  # noqa: RUF012 - replaced per subclass
     _class_tools: dict[str, ToolMethod] = {}  # noqa: RUF012 - replaced per subclass
     _class_handlers: list[tuple[str, type | str]] = []  # noqa: RUF012 - replaced per subclass
+    _class_approvers: list[tuple[str, Any]] = []  # noqa: RUF012 - replaced per subclass
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -289,6 +300,7 @@ class Agent:
         # Schemas are built now, so a bad tool fails when the class is defined.
         cls._class_tools = collect_tools(cls)
         cls._class_handlers = marked_handlers(cls)
+        cls._class_approvers = marked_approvers(cls)
 
     def __init__(self, *, options: SessionOptions | None = None, **settings: Any) -> None:
         """Create an agent.
@@ -333,6 +345,9 @@ class Agent:
         self._router = EventRouter()
         for attr, key in cls._class_handlers:
             self._router.add(key, getattr(self, attr))
+        self._approvers = ApprovalPolicy()
+        for attr, spec in cls._class_approvers:
+            self._approvers.add_spec(getattr(self, attr), spec)
 
     # -- registration -------------------------------------------------------------
 
@@ -394,6 +409,56 @@ class Agent:
         """
         return self._router.on(event)
 
+    @overload
+    def approve(self, fn: F, /) -> F: ...
+    @overload
+    def approve(
+        self,
+        fn: None = None,
+        /,
+        *,
+        servers: str | Sequence[str] | None = None,
+        timeout: float | None = DEFAULT_APPROVAL_TIMEOUT_S,
+    ) -> Callable[[F], F]: ...
+    def approve(
+        self,
+        fn: F | None = None,
+        /,
+        *,
+        servers: str | Sequence[str] | None = None,
+        timeout: float | None = DEFAULT_APPROVAL_TIMEOUT_S,
+    ) -> F | Callable[[F], F]:
+        """Register a function as an approver of this agent's MCP tool calls:
+        ``@agent.approve`` or ``@agent.approve(servers="deepwiki", timeout=10)``.
+
+        It is asked after the class's approvers; see :func:`voiceagent.approve` for what it
+        takes and returns.
+
+        Args:
+            fn: The function (when used bare).
+            servers: Only requests for these server labels (default: every server).
+            timeout: Seconds it may take before the default decision applies; None for no
+                limit.
+
+        Returns:
+            The function, unchanged.
+
+        Raises:
+            ConfigurationError: A bad ``servers`` or ``timeout``.
+        """
+
+        def register(function: F) -> F:
+            self._approvers.add(function, servers=servers, timeout=timeout)
+            return function
+
+        return register(fn) if fn is not None else register
+
+    @property
+    def approvers(self) -> ApprovalPolicy:
+        """The agent's MCP approvers (class approvers, then those added with
+        :meth:`approve`)."""
+        return self._approvers
+
     @property
     def tools(self) -> ToolRegistry:
         """The agent's tools (class tools, then those added with :meth:`tool`)."""
@@ -450,7 +515,8 @@ class Agent:
             endpoint=args.get("endpoint"),
             credential=args.get("credential"),
             api_key=args.get("api_key"),
-            scope=args.get("scope") or DEFAULT_SCOPE,
+            scope=args.get("scope")
+            or (FOUNDRY_SCOPE if plan.options.foundry_agent is not None else DEFAULT_SCOPE),
             history=_history_entries(args.get("history", ())),
         )
 
