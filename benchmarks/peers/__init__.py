@@ -23,12 +23,13 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from benchmarks._conversation import PacedSource
 
 __all__ = ["PEERS", "PeerConversation", "PeerOutcome", "load", "unavailable", "versions"]

@@ -62,6 +62,7 @@ __all__ = ["conversation"]
 
 _END_TIMEOUT_S = 30.0
 """How long the conversation may take to go quiet once the microphone has finished."""
+_BUSY = ("thinking", "speaking")
 
 
 class _Microphone(io.AudioInput):
@@ -156,6 +157,7 @@ async def conversation(endpoint: str, api_key: str, source: PacedSource) -> Peer
     session.output.audio = speaker
     answers = interrupted = calls = 0
     errors: list[str] = []
+    quiet = anyio.Event()  # replaced by each wait for the agent to stop thinking or speaking
 
     def on_item(event: ConversationItemAddedEvent) -> None:
         nonlocal answers, interrupted
@@ -171,16 +173,23 @@ async def conversation(endpoint: str, api_key: str, source: PacedSource) -> Peer
     def on_error(event: Any) -> None:
         if not getattr(event.error, "recoverable", True):
             errors.append(repr(event.error))
+            quiet.set()
+
+    def on_state(event: Any) -> None:
+        if event.new_state not in _BUSY:
+            quiet.set()
 
     session.on("conversation_item_added", on_item)
     session.on("function_tools_executed", on_tools)
     session.on("error", on_error)
+    session.on("agent_state_changed", on_state)
     try:
         await session.start(agent=_WeatherAgent(), record=False)
         await microphone.finished.wait()
         with anyio.fail_after(_END_TIMEOUT_S):
-            while session.agent_state in ("thinking", "speaking") and not errors:
-                await anyio.sleep(0.05)
+            while session.agent_state in _BUSY and not errors:
+                quiet = anyio.Event()
+                await quiet.wait()
     finally:
         await session.aclose()
         await model.aclose()
