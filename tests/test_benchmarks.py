@@ -478,6 +478,33 @@ def test_a_peer_is_set_against_the_competent_loop_of_the_same_run() -> None:
     assert overhead._with_peer_ratios(levels[1:]) == levels[1:]  # no competent loop: no ratio
 
 
+def test_a_peer_with_another_conversation_is_flagged_not_fatal() -> None:
+    def round_of(client: str, shape: tuple[int, int, int]) -> overhead.Round:
+        answers, interrupted, calls = shape
+        outcome = Outcome(
+            client=client,
+            wall_s=20.0,
+            answers=answers,
+            interrupted=interrupted,
+            tool_calls=calls,
+            audio_bytes=0,
+        )
+        return overhead.Round(
+            client=client, conversations=1, cpu_s=0.5, wall_s=20.0, other_cpu_s=0.0,
+            outcomes=(outcome,),
+        )  # fmt: skip
+
+    same = overhead._level(
+        [(round_of("livekit", (3, 1, 1)), round_of("voiceagent", (3, 1, 1)))], 20
+    )
+    assert same["conversation_differed"] == []
+    missed = [
+        (round_of("pipecat", (3, 1, 1)), round_of("voiceagent", (3, 1, 1))),
+        (round_of("pipecat", (3, 0, 1)), round_of("voiceagent", (3, 1, 1))),
+    ]
+    assert overhead._level(missed, 20)["conversation_differed"] == [(3, 0, 1)]
+
+
 def test_a_concurrency_step_holds_only_within_cpu_lag_and_underruns() -> None:
     from benchmarks._load import LoadRun
     from benchmarks._probes import Samples
