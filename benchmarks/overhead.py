@@ -22,7 +22,9 @@ packages are installed (``benchmarks/peers``, a separate virtualenv; skipped wit
 one-line reason otherwise): ``livekit`` (a LiveKit Agents ``AgentSession`` on the Azure
 Voice Live plugin) and ``pipecat`` (a pipecat pipeline with its Azure Voice Live service).
 Each is paired with voiceagent like a raw client; when ``competent`` runs too, the peer's
-CPU per conversation is also set against the competent loop's (medians of the run).
+CPU per conversation is also set against the competent loop's (medians of the run). A
+peer whose conversation went otherwise (a saturated core can make it miss the barge-in) is
+reported as not comparable; the run goes on.
 
 Conversations run a few at once (``--parallel``, default 4 and then 30: the cost per
 conversation is not the same in a quiet process and in a busy one). Each round runs
@@ -36,7 +38,8 @@ ratios. CPU that other processes use meanwhile is reported with each round.
 Usage::
 
     python benchmarks/overhead.py                    # 60 s and 20 s calls; 4, then 30 at
-                                                     # once; 3 rounds per raw client
+                                                     # once; 3 rounds per raw client (and
+                                                     # per peer, where installed)
     python benchmarks/overhead.py --seconds 60 --parallel 30 --baselines competent
     python benchmarks/overhead.py --smoke            # one short conversation each, no verdict
     .venv-peers/bin/python benchmarks/overhead.py --baselines competent,livekit,pipecat
