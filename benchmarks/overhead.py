@@ -17,6 +17,15 @@ what was played, as voiceagent does), so all do the same protocol work:
 - ``minimal``: the least work the SDK allows: ``conn.recv_bytes()`` and ``json.loads``
   (no SDK event model at all), dict sends, a labelled reference: the floor.
 
+Other frameworks' released Voice Live clients run as labelled peer references where their
+packages are installed (``benchmarks/peers``, a separate virtualenv; skipped with a
+one-line reason otherwise): ``livekit`` (a LiveKit Agents ``AgentSession`` on the Azure
+Voice Live plugin) and ``pipecat`` (a pipecat pipeline with its Azure Voice Live service).
+Each is paired with voiceagent like a raw client; when ``competent`` runs too, the peer's
+CPU per conversation is also set against the competent loop's (medians of the run). A
+peer whose conversation went otherwise (a saturated core can make it miss the barge-in) is
+reported as not comparable; the run goes on.
+
 Conversations run a few at once (``--parallel``, default 4 and then 30: the cost per
 conversation is not the same in a quiet process and in a busy one). Each round runs
 voiceagent and one raw client at the same time, each in its own process pinned to the
@@ -29,9 +38,11 @@ ratios. CPU that other processes use meanwhile is reported with each round.
 Usage::
 
     python benchmarks/overhead.py                    # 60 s and 20 s calls; 4, then 30 at
-                                                     # once; 3 rounds per raw client
+                                                     # once; 3 rounds per raw client (and
+                                                     # per peer, where installed)
     python benchmarks/overhead.py --seconds 60 --parallel 30 --baselines competent
     python benchmarks/overhead.py --smoke            # one short conversation each, no verdict
+    .venv-peers/bin/python benchmarks/overhead.py --baselines competent,livekit,pipecat
     python benchmarks/overhead.py --profile out.prof # also cProfile one voiceagent run
 
 Target: voiceagent / competent at most 1.05.
@@ -71,6 +82,7 @@ from azure.ai.voicelive.models import (
 )
 from azure.core.credentials import AzureKeyCredential
 
+from benchmarks import peers
 from benchmarks._conversation import (
     Cycle,
     PacedSource,
@@ -98,6 +110,7 @@ NAME = "overhead"
 TARGET = 1.05
 BASELINE = "competent"
 RAW_CLIENTS = ("competent", "samples", "minimal")
+PEERS = tuple(peers.PEERS)
 
 _TOOL = FunctionTool(
     name="get_weather",
@@ -115,7 +128,7 @@ class Outcome:
     """What one conversation did, to check both clients had the same conversation.
 
     Attributes:
-        client: ``raw`` or ``voiceagent``.
+        client: A raw client's or a peer's name, or ``voiceagent``.
         wall_s: Wall time, connect to close.
         answers: Agent answers with audio.
         interrupted: Answers cut short by the barge-in.
@@ -354,12 +367,19 @@ async def _round(
     """Run ``conversations`` conversations of ``client`` at once, their starts spread over
     at most 5 s (0.25 s apart) so that they are not in lockstep."""
     outcomes: list[Outcome] = []
+    peer = peers.load(client) if client in PEERS else None
 
     async def one(delay: float) -> None:
         await anyio.sleep(delay)
         source = PacedSource(cycle.audio, speed=speed)
         if client in RAW_CLIENTS:
             outcomes.append(await raw_conversation(endpoint, api_key, source, client))
+        elif peer is not None:
+            wall0 = time.perf_counter()
+            done = await peer(endpoint, api_key, source)
+            outcomes.append(
+                Outcome(client=client, wall_s=time.perf_counter() - wall0, **attrs.asdict(done))
+            )
         else:
             outcomes.append(await voiceagent_conversation(agent, endpoint, api_key, source))
 
@@ -384,12 +404,17 @@ def _worker(
     endpoint: str,
     warm_endpoint: str | None,
     api_key: str,
+    peer_clients: tuple[str, ...] = (),
 ) -> None:
-    """A client process: warms up against the fast emulator (unless None), then runs rounds
-    on demand (``(client, conversations, speed)`` in, a :class:`Round` out) until None."""
+    """A client process: imports the peers' clients, warms up against the fast emulator
+    (unless None), then runs rounds on demand (``(client, conversations, speed)`` in, a
+    :class:`Round` out) until None."""
     pin(CLIENT_CPU)
+    for name in peer_clients:  # imported before any round, so no round pays for it
+        peers.load(name)
     agent = WeatherAgent()
-    for client in (*RAW_CLIENTS, "voiceagent") if warm_endpoint is not None else ():
+    warm = (*RAW_CLIENTS, *peer_clients, "voiceagent") if warm_endpoint is not None else ()
+    for client in warm:
         anyio.run(
             functools.partial(_round, speed=20.0, conversations=1),
             client,
@@ -431,7 +456,11 @@ class _Clients:
     """
 
     def __init__(
-        self, cycle: Cycle, emulator: EmulatorProcess, warm: EmulatorProcess | None
+        self,
+        cycle: Cycle,
+        emulator: EmulatorProcess,
+        warm: EmulatorProcess | None,
+        peer_clients: tuple[str, ...] = (),
     ) -> None:
         ctx = mp.get_context("spawn")
         self._pipes: list[Connection] = []
@@ -446,6 +475,7 @@ class _Clients:
                     emulator.endpoint,
                     warm.endpoint if warm is not None else None,
                     emulator.api_key,
+                    peer_clients,
                 ),
                 daemon=True,
             )
@@ -459,7 +489,7 @@ class _Clients:
         self._swap = False
 
     def pair(self, n: int, speed: float, raw_client: str) -> tuple[Round, Round]:
-        """A round of each client, at the same time: (raw, voiceagent)."""
+        """A round of each client, at the same time: (raw client or peer, voiceagent)."""
         clients = [raw_client, "voiceagent"]
         if self._swap:
             clients.reverse()
@@ -497,8 +527,14 @@ def _level(pairs: list[tuple[Round, Round]], seconds: float) -> dict[str, Any]:
     raw = statistics.median(r.cpu_per_conversation_s for r, _ in pairs)
     va = statistics.median(v.cpu_per_conversation_s for _, v in pairs)
     ratios = [v.cpu_s / r.cpu_s for r, v in pairs]
+    own = {o.shape() for r, _ in pairs for o in r.outcomes}
+    expected = {o.shape() for _, v in pairs for o in v.outcomes}
     return {
         "baseline": pairs[0][0].client,
+        "peer": pairs[0][0].client in PEERS,
+        # A peer's conversation that went otherwise (e.g. a saturated core made it miss
+        # the barge-in): its figure is not comparable, but the run goes on.
+        "conversation_differed": sorted(own - expected),
         "seconds_of_audio": seconds,
         "parallel": pairs[0][0].conversations,
         "raw_cpu_ms": round(raw * 1000, 2),
@@ -521,6 +557,20 @@ def _level(pairs: list[tuple[Round, Round]], seconds: float) -> dict[str, Any]:
     }
 
 
+def _with_peer_ratios(levels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add to each peer's level (of one call length and parallelism) its CPU per
+    conversation over the competent loop's, when that ran too (medians of the run)."""
+    competent = next((lv for lv in levels if lv["baseline"] == BASELINE), None)
+    if competent is None:
+        return levels
+    return [
+        {**lv, "vs_competent": round(lv["raw_cpu_ms"] / competent["raw_cpu_ms"], 3)}
+        if lv["peer"]
+        else lv
+        for lv in levels
+    ]
+
+
 def measure(
     *,
     seconds: list[float],
@@ -539,7 +589,8 @@ def measure(
         speed: Speed-up of the microphone and of the emulator's audio (1.0: real time).
         rounds: Rounds measured per call length, level and raw client.
         parallel: Levels: conversations per round and client, run at the same time.
-        baselines: The raw clients to compare with.
+        baselines: The raw clients and peers to compare with (the peers' packages must be
+            installed: see :func:`benchmarks.peers.unavailable`).
         warmup: Run one fast unmeasured conversation per client first.
         profile: cProfile one more voiceagent conversation into this file.
         chunk_ms: Audio per ``response.audio.delta``.
@@ -553,7 +604,7 @@ def measure(
     client_pinned = pin(CLIENT_CPU)
     levels: list[dict[str, Any]] = []
     profile_text = None
-    shapes: set[tuple[int, int, int]] = set()
+    shapes: dict[tuple[int, int, int], set[str]] = collections.defaultdict(set)
     for length in seconds:
         cycle = build_cycle(min_duration_ms=length * 1000)
         script = script_for(cycle, 1)
@@ -561,7 +612,8 @@ def measure(
             EmulatorProcess(script, speed=speed, audio_chunk_ms=chunk_ms) as emu,
             EmulatorProcess(script, speed=20.0, audio_chunk_ms=chunk_ms) as warm,
         ):
-            clients = _Clients(cycle, emu, warm if warmup else None)
+            peer_clients = tuple(b for b in baselines if b in PEERS)
+            clients = _Clients(cycle, emu, warm if warmup else None, peer_clients)
             try:
                 for n in parallel:
                     by_client: dict[str, list[tuple[Round, Round]]] = {b: [] for b in baselines}
@@ -569,7 +621,9 @@ def measure(
                         for baseline in baselines:  # interleaved: all meet the same noise
                             raw, va = clients.pair(n, speed, baseline)
                             by_client[baseline].append((raw, va))
-                            shapes |= {o.shape() for o in raw.outcomes + va.outcomes}
+                            # A peer's conversation is checked per level (see _level).
+                            for o in va.outcomes + (() if baseline in PEERS else raw.outcomes):
+                                shapes[o.shape()].add(o.client)
                             print(
                                 f"  {cycle.duration_ms / 1000:.0f} s calls, {n} + {n} at once: "
                                 f"cpu per conversation {baseline} "
@@ -579,10 +633,12 @@ def measure(
                                 f"processes {raw.other_cpu_s / raw.wall_s:.2f} cores",
                                 flush=True,
                             )
-                    levels += [
-                        _level(pairs, round(cycle.duration_ms / 1000, 2))
-                        for pairs in by_client.values()
-                    ]
+                    levels += _with_peer_ratios(
+                        [
+                            _level(pairs, round(cycle.duration_ms / 1000, 2))
+                            for pairs in by_client.values()
+                        ]
+                    )
             finally:
                 clients.close()
             if profile and profile_text is None:
@@ -600,11 +656,17 @@ def measure(
                 profiler.disable()
                 profile_text = _profile_top(profiler, profile)
     if len(shapes) != 1:
-        raise RuntimeError(f"the clients had different conversations: {shapes}")
-    answers, interrupted, calls = shapes.pop()
+        seen = "; ".join(
+            f"{', '.join(sorted(who))}: {shape[0]} answers, {shape[1]} interrupted, "
+            f"{shape[2]} tool calls"
+            for shape, who in shapes.items()
+        )
+        raise RuntimeError(f"the clients had different conversations: {seen}")
+    [(answers, interrupted, calls)] = shapes
     return {
         "speed": speed,
         "audio_chunk_ms": chunk_ms,
+        "peers": {b: peers.versions(b) for b in baselines if b in PEERS},
         "rounds_per_client": rounds,
         "client_pinned": client_pinned,
         "conversation": {"answers": answers, "interrupted": interrupted, "tool_calls": calls},
@@ -625,8 +687,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--baselines",
-        default=",".join(RAW_CLIENTS),
-        help=f"raw clients to compare with (of {', '.join(RAW_CLIENTS)})",
+        default=",".join((*RAW_CLIENTS, *PEERS)),
+        help=f"raw clients and peers to compare with (of {', '.join((*RAW_CLIENTS, *PEERS))}"
+        "; a peer whose packages are not installed is skipped with its reason)",
     )
     parser.add_argument("--speed", type=float, default=1.0, help="speed-up (1.0: real time)")
     parser.add_argument("--chunk-ms", type=int, default=20, help="audio per response delta")
@@ -635,9 +698,15 @@ def main(argv: list[str] | None = None) -> int:
     parallel = [int(n) for n in args.parallel.split(",")]
     seconds = [float(s) for s in args.seconds.split(",")]
     baselines = [b.strip() for b in args.baselines.split(",")]
-    unknown = set(baselines) - set(RAW_CLIENTS)
+    unknown = set(baselines) - set(RAW_CLIENTS) - set(PEERS)
     if unknown:
         parser.error(f"unknown baselines: {', '.join(sorted(unknown))}")
+    skipped = {b: why for b in baselines if b in PEERS and (why := peers.unavailable(b))}
+    for why in skipped.values():
+        print(f"skipped peer {why}")
+    baselines = [b for b in baselines if b not in skipped]
+    if not baselines:
+        parser.error("no baseline left to compare with")
     if args.smoke:
         args.rounds, parallel, seconds, args.speed = 1, [1], [0.0], 20.0
     result = measure(
@@ -650,13 +719,21 @@ def main(argv: list[str] | None = None) -> int:
         profile=args.profile,
         chunk_ms=args.chunk_ms,
     )
+    result["skipped_peers"] = skipped
     summary = []
     for level in result["levels"]:
         n, ratio, base = level["parallel"], level["ratio"], level["baseline"]
         what = f"{level['seconds_of_audio']:.0f} s calls, {n} at once"
         target = base == BASELINE
+        kind = "peer" if level["peer"] else "raw SDK"
+        if level["conversation_differed"]:
+            print(
+                f"{what}: {base} had another conversation (answers, interrupted, tool calls: "
+                f"{level['conversation_differed']}): its figures are not comparable"
+            )
+            what += f" (NOT COMPARABLE: {base} had another conversation)"
         summary += [
-            Row(benchmark=NAME, metric=f"{base} raw SDK CPU / conversation, {what}",
+            Row(benchmark=NAME, metric=f"{base} {kind} CPU / conversation, {what}",
                 value=f"{level['raw_cpu_ms']:.0f} ms"),
             Row(benchmark=NAME, metric=f"voiceagent CPU / conversation, {what}",
                 value=f"{level['voiceagent_cpu_ms']:.0f} ms"),
@@ -665,11 +742,20 @@ def main(argv: list[str] | None = None) -> int:
                 target=f"<= {TARGET:.2f}" if target else "",
                 met=ratio <= TARGET if target else None),
         ]  # fmt: skip
+        if "vs_competent" in level:  # a peer, with the competent loop in the same run
+            summary.append(
+                Row(
+                    benchmark=NAME,
+                    metric=f"CPU ratio {base} (peer) / {BASELINE}, {what} (medians of the run)",
+                    value=f"{level['vs_competent']:.3f}",
+                )
+            )
         print(
             f"{what}: {base} {level['raw_cpu_ms']:.0f} ms, voiceagent "
             f"{level['voiceagent_cpu_ms']:.0f} ms per conversation, ratio {ratio:.3f} "
             f"(rounds {level['ratio_min']:.3f}-{level['ratio_max']:.3f})"
-            f"{' [smoke: no verdict]' if args.smoke else ''}"
+            + (f"; {base} / {BASELINE} {level['vs_competent']:.3f}" if level["peer"] else "")
+            + (" [smoke: no verdict]" if args.smoke else "")
         )
     path = write_result(NAME, result, summary, smoke=args.smoke)
     if result["profile"]:
