@@ -346,9 +346,8 @@ class BrowserSink(AudioSinkBase):
     def clear(self) -> None:
         """Drop the audio not yet sent and tell the client to flush its queue now."""
         self._outbox.drop_audio()
-        # The epoch starts where the session last saw playback (what it truncates to).
-        # Where the session last saw playback (what it truncates to), rounded up so that
-        # the position never goes down by even a fraction of a sample.
+        # The epoch starts where the session last saw playback (what it truncates to),
+        # rounded up so that the position never goes down by even a fraction of a sample.
         self._frozen = math.ceil(self._samples())
         self._position = self._frozen
         self._returned = self._frozen
