@@ -6,10 +6,11 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import anyio
 import pytest
 from azure.ai.voicelive.aio import VoiceLiveConnection, connect
 
-from voiceagent.testing import Emulator, Script, Turn
+from voiceagent.testing import Emulator, Faults, Script, Turn
 
 from ..helpers import recv_until, type_of, types
 from ..signals import bytes_per_ms, encode, noise, silence, speech_burst
@@ -182,6 +183,32 @@ async def test_barge_in_cancels_the_response_and_auto_truncates() -> None:
         stored = next(i for i in emu.connections[0].items if i["id"] == item_id)
         assert long_answer.startswith(stored["content"][0]["transcript"])
         assert len(stored["content"][0]["transcript"]) < len(long_answer)
+
+
+async def test_auto_truncate_cuts_a_stalled_answer_at_the_audio_sent() -> None:
+    # The answer's audio stalls after 200 ms: by the time the user speaks, real-time
+    # playback has played everything sent. The response is still generating, so the
+    # service cancels it and truncates, capped at the audio sent.
+    long_answer = "This answer goes on and on so that the user has time to interrupt it. " * 3
+    script = Script(Turn(says=long_answer), Turn(says="Sure."))
+    faults = Faults(stall_audio_at_ms=200, stall_seconds=5.0)
+    async with (
+        Emulator(speed=1.0, script=script, faults=faults) as emu,
+        connect(endpoint=emu.endpoint, credential=emu.credential) as conn,
+    ):
+        await conn.recv()
+        await conn.session.update(
+            session={"turn_detection": {"type": "server_vad", "auto_truncate": True}}
+        )
+        await recv_until(conn, "session.updated")
+        await send_frames(conn, speech_burst(600, rate=24000) + silence(700, rate=24000), 48)
+        first = await recv_until(conn, "response.audio.delta")
+        await anyio.sleep(0.6)  # playback runs past the 200 ms sent
+        await send_frames(conn, speech_burst(600, rate=24000) + silence(700, rate=24000), 48)
+        events = first + await recv_until(conn, "conversation.item.truncated")
+    sent_ms = sum(len(e.delta) / 48 for e in events if type_of(e) == "response.audio.delta")
+    assert 0 < sent_ms <= 300
+    assert events[-1].audio_end_ms == int(sent_ms)
 
 
 async def test_no_interruption_when_interrupt_response_is_false() -> None:

@@ -634,21 +634,29 @@ class EmulatorConnection:
         )
         if not td.get("interrupt_response", True):
             return
-        if self.response is not None and self.response.active:
+        interrupted = self.response is not None and self.response.active
+        if self.response is not None and interrupted:
             await self.response.cancel("turn_detected")
         if td.get("auto_truncate", False):
-            await self._auto_truncate()
+            await self._auto_truncate(interrupted=interrupted)
 
-    async def _auto_truncate(self) -> None:
-        """Truncate the last assistant audio to what real-time playback has reached."""
+    async def _auto_truncate(self, *, interrupted: bool) -> None:
+        """Truncate the last assistant audio to what real-time playback has reached.
+
+        Args:
+            interrupted: Whether the speech cancelled a response still generating: its item
+                is truncated even when playback has caught up with the audio sent (capped
+                at that audio, as the protocol reference says); after the response, only
+                while real-time playback of it would still be running.
+        """
         playing, self._playing = self._playing, None
         if playing is None or self._speed is None:
             return
         stored, started = playing
         played = (anyio.current_time() - started) * self._speed * 1000
-        if stored.id not in self.conversation or played >= stored.audio_ms:
+        if stored.id not in self.conversation or (played >= stored.audio_ms and not interrupted):
             return
-        end = max(0, int(played))
+        end = max(0, int(min(played, stored.audio_ms)))
         self.conversation.truncate(stored.id, 0, end)
         await self.emit(
             {
