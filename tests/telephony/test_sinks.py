@@ -221,7 +221,11 @@ async def test_acs_sink_paces_output_and_stops_audio_on_clear() -> None:
         assert not done.is_set()  # paced: at most lead_ms ahead of the clock
         assert far.playout.queued_ms <= 60 + 20
         played = sink.played_ms()
-        assert abs(played - 1000 * (anyio.current_time() - started)) <= 25
+        now = anyio.current_time()
+        # The sink's clock and the far end's playout agree at the same instant (both
+        # started with the first frame); the wall clock since the start only bounds it.
+        assert far.playout.heard_ms_at(now) == pytest.approx(played, abs=5)
+        assert played <= 1000 * (now - started) + 5
         sink.clear()
         with anyio.fail_after(1):
             await done.wait()  # the blocked write dropped its frame
@@ -229,7 +233,7 @@ async def test_acs_sink_paces_output_and_stops_audio_on_clear() -> None:
         assert sink.played_ms() == pytest.approx(played, abs=5)
         tg.cancel_scope.cancel()
     assert far.kinds.count("StopAudio") == 1
-    assert far.playout.stops[0].heard_ms == pytest.approx(played, abs=10)
+    assert far.playout.stops[0].heard_ms >= played - 5  # it reached the far end after
 
 
 def test_sink_options_are_checked() -> None:
