@@ -32,6 +32,7 @@ from ._options import (
 )
 from ._reconnect import ReconnectPolicy
 from ._router import EventRouter, Registrar, marked_handlers
+from ._telemetry import Telemetry
 from ._tools import ToolMethod, ToolRegistry, ToolSpec, collect_tools
 from ._turn_detection import TurnDetection  # noqa: TC001
 from ._voices import Voice  # noqa: TC001
@@ -107,6 +108,10 @@ class AgentSettings(CompactRepr):
         reconnect: How a session survives a dropped connection and the service's session
             limit (:class:`~voiceagent.ReconnectPolicy`; ``ReconnectPolicy.off()`` ends
             the conversation at the first drop).
+        telemetry: What a session records about itself: OpenTelemetry traces and metrics
+            (through the API: nowhere until the application configures an SDK) and the
+            timeline of ``SessionResult.report()``
+            (:class:`~voiceagent.telemetry.Telemetry`; ``Telemetry.off()`` for nothing).
     """
 
     greeting: str | None = attrs.field(default=None, validator=_greeting)
@@ -118,6 +123,10 @@ class AgentSettings(CompactRepr):
     reconnect: ReconnectPolicy = attrs.field(
         factory=ReconnectPolicy,
         validator=attrs.validators.instance_of(ReconnectPolicy),
+    )
+    telemetry: Telemetry = attrs.field(
+        factory=Telemetry,
+        validator=attrs.validators.instance_of(Telemetry),
     )
 
     def __attrs_post_init__(self) -> None:
@@ -160,6 +169,7 @@ class SessionArgs(TypedDict, total=False):
             call, a CRM summary): :class:`~voiceagent.Message` objects or ``(role, text)``
             pairs with role ``"user"``, ``"assistant"`` or ``"system"``.
         reconnect: This session's reconnection policy, instead of the agent's.
+        telemetry: This session's telemetry settings, instead of the agent's.
     """
 
     source: AudioSource | None
@@ -170,6 +180,7 @@ class SessionArgs(TypedDict, total=False):
     scope: str | None
     history: Iterable[Message | tuple[str, str]]
     reconnect: ReconnectPolicy
+    telemetry: Telemetry
     # -- SessionOptions overrides (tests/test_agent_api.py keeps these in step) --
     model: str
     instructions: str | None
@@ -196,7 +207,17 @@ class SessionArgs(TypedDict, total=False):
 
 
 _SESSION_ONLY: Final = frozenset(
-    {"source", "sink", "endpoint", "credential", "api_key", "scope", "history", "reconnect"}
+    {
+        "source",
+        "sink",
+        "endpoint",
+        "credential",
+        "api_key",
+        "scope",
+        "history",
+        "reconnect",
+        "telemetry",
+    }
 )
 
 
@@ -229,8 +250,9 @@ class Agent:
     The settings are every :class:`~voiceagent.options.SessionOptions` field, and the
     :class:`AgentSettings` fields (``greeting``, ``fatal_handler_errors``,
     ``confirm_interruption_ms``, ``min_turn_ms``, ``max_tool_output_chars``,
-    ``event_buffer``). ``Agent(options=SessionOptions(...))`` gives all session options at
-    once (instead of the class's), with keyword arguments still winning. Invalid values,
+    ``event_buffer``, ``reconnect``, ``telemetry``). ``Agent(options=SessionOptions(...))``
+    gives all session options at once (instead of the class's), with keyword arguments
+    still winning. Invalid values,
     and names that look like a misspelt setting (``instruction = ...``), raise
     :class:`~voiceagent.errors.ConfigurationError` when the class is defined or the
     instance created, never later on the wire.
@@ -247,6 +269,7 @@ class Agent:
         max_tool_output_chars: See :class:`AgentSettings`.
         event_buffer: See :class:`AgentSettings`.
         reconnect: See :class:`AgentSettings`.
+        telemetry: See :class:`AgentSettings`.
     """
 
     greeting: str | None = None
@@ -256,6 +279,7 @@ class Agent:
     max_tool_output_chars: int = 100_000
     event_buffer: int = DEFAULT_BUFFER
     reconnect: ReconnectPolicy = ReconnectPolicy()
+    telemetry: Telemetry = Telemetry()
 
     _class_options: dict[str, Any] = {}  # noqa: RUF012 - replaced per subclass
     _class_settings: dict[str, Any] = {}  # noqa: RUF012 - replaced per subclass
@@ -441,7 +465,19 @@ class Agent:
             raise ConfigurationError(
                 f"{where}: reconnect must be a ReconnectPolicy(...), not {reconnect!r}"
             )
-        plan = resolve(self, source=source, sink=sink, overrides=overrides, reconnect=reconnect)
+        telemetry = args.get("telemetry")
+        if telemetry is not None and not isinstance(telemetry, Telemetry):
+            raise ConfigurationError(
+                f"{where}: telemetry must be a Telemetry(...), not {telemetry!r}"
+            )
+        plan = resolve(
+            self,
+            source=source,
+            sink=sink,
+            overrides=overrides,
+            reconnect=reconnect,
+            telemetry=telemetry,
+        )
         return AgentSession(
             self,
             plan=plan,
