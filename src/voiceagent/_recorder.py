@@ -273,6 +273,7 @@ class Recorder:
             "response.created": self._on_response_created,
             "response.output_item.added": self._on_output_item,
             "response.done": self._on_response_done,
+            "conversation.item.created": self._on_item_created,
         }
 
     @classmethod
@@ -547,6 +548,26 @@ class Recorder:
                 parent=turn.span if turn else None,
                 client=True,
             )
+
+    def _on_item_created(self, raw: Raw, now: int) -> None:
+        """A typed user message (``send_text``): the text of the turn it started."""
+        turn = self._turn
+        if turn is None or turn.trigger != "request" or turn.user_item_id is not None:
+            return
+        item = raw.get("item")
+        if not isinstance(item, dict) or item.get("role") != "user":
+            return
+        content = item.get("content")
+        parts = content if isinstance(content, list) else []
+        texts = [
+            part["text"]
+            for part in parts
+            if isinstance(part, dict) and isinstance(part.get("text"), str)
+        ]
+        item_id = item.get("id")
+        if texts and isinstance(item_id, str):
+            self._remember(turn, item_id, user=True)
+            turn.user_text = " ".join(texts)
 
     def _on_output_item(self, raw: Raw, now: int) -> None:
         response_id, item = raw.get("response_id"), raw.get("item")
