@@ -79,6 +79,16 @@ def _greeting(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> Non
         raise ConfigurationError(f"greeting must be a non-empty str or None, not {value!r}")
 
 
+def _instance_of(cls: type) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, cls):
+            raise ConfigurationError(
+                f"{attribute.name} must be a {cls.__name__}(...), not {value!r}"
+            )
+
+    return check
+
+
 def _flag(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, bool):
         raise ConfigurationError(f"{attribute.name} must be True or False, not {value!r}")
@@ -122,11 +132,11 @@ class AgentSettings(CompactRepr):
     event_buffer: int = attrs.field(default=DEFAULT_BUFFER, validator=_whole(1))
     reconnect: ReconnectPolicy = attrs.field(
         factory=ReconnectPolicy,
-        validator=attrs.validators.instance_of(ReconnectPolicy),
+        validator=_instance_of(ReconnectPolicy),
     )
     telemetry: Telemetry = attrs.field(
         factory=Telemetry,
-        validator=attrs.validators.instance_of(Telemetry),
+        validator=_instance_of(Telemetry),
     )
 
     def __attrs_post_init__(self) -> None:
