@@ -95,7 +95,7 @@ def test_telemetry_is_an_agent_setting_and_a_session_argument() -> None:
     with pytest.raises(ConfigurationError, match=r"telemetry must be a Telemetry\(\.\.\.\)"):
         Agent(telemetry=True)
     with pytest.raises(ConfigurationError, match=r"telemetry must be a Telemetry\(\.\.\.\)"):
-        Agent().session(telemetry=False)  # type: ignore[typeddict-item]
+        Agent().session(telemetry=False)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
