@@ -10,7 +10,7 @@ from ._translate import ItemCreated
 from .events import AgentTranscript, UserTranscript
 
 if TYPE_CHECKING:
-    from ._recorder import Recording
+    from ._timeline import Recording
     from ._report import ConversationReport
     from .events import EndReason
 

@@ -35,21 +35,24 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any, Final
 
-import attrs
-
 from ._report import (
-    ConversationReport,
     ReconnectReport,
     ReportSummary,
-    ResponseReport,
     ServiceErrorReport,
-    StateReport,
-    ToolCallReport,
-    TurnReport,
     UsageReport,
     percentile,
 )
 from ._telemetry import Instrumentation
+from ._timeline import (
+    ReconnectRecord,
+    Recording,
+    ResponseRecord,
+    ToolRecord,
+    TurnRecord,
+    describe,
+    turn_report,
+    usage_from_wire,
+)
 from ._turns import TurnState
 from .events import (
     AgentTranscript,
@@ -72,13 +75,10 @@ from .events import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from opentelemetry.trace import Span
-
-    from ._history import SessionResult
     from ._telemetry import Telemetry
     from ._translate import Raw
 
-__all__ = ["Recorder", "Recording"]
+__all__ = ["Recorder"]
 
 log = logging.getLogger("voiceagent.telemetry")
 
@@ -92,121 +92,6 @@ _FAILED_ENDS: Final = frozenset({EndReason.ERROR, EndReason.CONNECTION_LOST})
 _MAX_OPEN_RESPONSES: Final = 256
 """Responses created and not done yet that are remembered (the service has a few at a
 time; more means it stopped sending ``response.done``: the oldest are forgotten)."""
-
-
-@attrs.define
-class _Response:
-    id: str
-    created: int
-    turn: _Turn | None
-    span: Span | None = None
-    done: int | None = None
-    status: str | None = None
-    latency_s: float | None = None
-    usage: UsageReport | None = None
-
-
-@attrs.define
-class _Tool:
-    item_id: str
-    call_id: str
-    name: str
-    arguments: str
-    started: int
-    turn: _Turn | None
-    span: Span | None = None
-    token: object | None = None
-    ended: int | None = None
-    outcome: str = "running"
-    error: str | None = None
-    output: str | None = None
-
-
-@attrs.define
-class _Turn:
-    index: int
-    trigger: str
-    started: int
-    span: Span | None = None
-    ended: int | None = None
-    user_item_id: str | None = None
-    user_text: str | None = None
-    speech_stopped: int | None = None
-    latency_s: float | None = None
-    agent_texts: list[str] = attrs.Factory(list)
-    interrupted: int | None = None
-    heard_ms: float | None = None
-    false_interruptions: int = 0
-    items: list[str] = attrs.Factory(list)
-    """Its conversation items (the user's, the agent's), to find it by item."""
-    states: list[list[Any]] = attrs.Factory(list)
-    """[state value, start, end or None] per stretch."""
-    responses: list[_Response] = attrs.Factory(list)
-    tools: list[_Tool] = attrs.Factory(list)
-
-
-@attrs.define
-class _Reconnect:
-    started: int
-    attempts: int
-    reason: str
-    gap_ms: float | None = None
-    replayed_items: int | None = None
-
-
-@attrs.frozen(kw_only=True)
-class Recording:
-    """A snapshot of a session's recording: what ``SessionResult.report()`` reads."""
-
-    agent: str
-    model: str | None
-    session_id: str | None
-    started_at: str
-    duration_s: float
-    end_reason: str | None
-    error: str | None
-    summary: ReportSummary
-    turns: tuple[TurnReport, ...]
-    reconnects: tuple[ReconnectReport, ...]
-    service_errors: tuple[ServiceErrorReport, ...]
-
-    def report(self, result: SessionResult, *, content: bool = True) -> ConversationReport:
-        """The report, with or without content (transcripts, tool arguments and outputs)."""
-        turns = self.turns if content else tuple(_without_content(turn) for turn in self.turns)
-        reason = self.end_reason
-        error = self.error
-        if reason is None and result.reason is not EndReason.ENDED:
-            reason = result.reason.value
-        if error is None and result.error is not None:
-            error = _describe(result.error)
-        return ConversationReport(
-            agent=self.agent,
-            model=self.model,
-            session_id=self.session_id,
-            started_at=self.started_at,
-            duration_s=self.duration_s,
-            end_reason=reason,
-            error=error,
-            summary=self.summary,
-            turns=turns,
-            reconnects=self.reconnects,
-            service_errors=self.service_errors,
-        )
-
-
-def _without_content(turn: TurnReport) -> TurnReport:
-    return attrs.evolve(
-        turn,
-        user_text=None,
-        agent_text=None,
-        tool_calls=tuple(
-            attrs.evolve(call, arguments=None, output=None) for call in turn.tool_calls
-        ),
-    )
-
-
-def _describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
 
 
 class Recorder:
@@ -234,18 +119,18 @@ class Recorder:
         self._t0 = time.monotonic_ns()
         self._epoch0 = time.time_ns()
         self._started = False
-        self._turns: collections.deque[_Turn] = collections.deque()
+        self._turns: collections.deque[TurnRecord] = collections.deque()
         self._turn_count = 0
-        self._by_item: dict[str, _Turn] = {}
-        self._turn: _Turn | None = None
+        self._by_item: dict[str, TurnRecord] = {}
+        self._turn: TurnRecord | None = None
         self._tentative: tuple[int, str | None] | None = None
         """When speech in a confirmation window began (and its item), until decided."""
         self._pending_false = False
         self._after_interrupt = False
-        self._responses: dict[str, _Response] = {}
-        self._tools: dict[str, _Tool] = {}
-        self._reconnects: collections.deque[_Reconnect] = collections.deque(maxlen=self._limit)
-        self._reconnect: _Reconnect | None = None
+        self._responses: dict[str, ResponseRecord] = {}
+        self._tools: dict[str, ToolRecord] = {}
+        self._reconnects: collections.deque[ReconnectRecord] = collections.deque(maxlen=self._limit)
+        self._reconnect: ReconnectRecord | None = None
         self._errors: collections.deque[ServiceErrorReport] = collections.deque(maxlen=self._limit)
         self._session_id: str | None = None
         self._ended: int | None = None
@@ -328,7 +213,7 @@ class Recorder:
     def recording(self) -> Recording:
         """A snapshot of what was recorded so far."""
         now = self._ended if self._ended is not None else time.monotonic_ns()
-        turns = tuple(self._turn_report(turn, now) for turn in self._turns)
+        turns = tuple(turn_report(turn, self._s) for turn in self._turns)
         latencies = [turn.latency_s for turn in turns if turn.latency_s is not None]
         counts = self._counts
         summary = ReportSummary(
@@ -412,10 +297,10 @@ class Recorder:
         elif turn is not None:
             turn.states.append([new.value, now, None])
 
-    def _begin(self, at: int, trigger: str) -> _Turn:
+    def _begin(self, at: int, trigger: str) -> TurnRecord:
         self._end_turn(at)
         self._turn_count += 1
-        turn = _Turn(index=self._turn_count, trigger=trigger, started=at)
+        turn = TurnRecord(index=self._turn_count, trigger=trigger, started=at)
         self._turns.append(turn)
         if len(self._turns) > self._limit:
             dropped = self._turns.popleft()
@@ -452,7 +337,7 @@ class Recorder:
         if turn is not None and turn.trigger == "speech" and turn.user_item_id is None:
             self._remember(turn, event.item_id, user=True)
 
-    def _remember(self, turn: _Turn, item_id: str, *, user: bool = False) -> None:
+    def _remember(self, turn: TurnRecord, item_id: str, *, user: bool = False) -> None:
         if user:
             turn.user_item_id = item_id
         turn.items.append(item_id)
@@ -528,7 +413,7 @@ class Recorder:
         if not isinstance(response_id, str):
             return
         turn = self._turn
-        response = _Response(id=response_id, created=now, turn=turn)
+        response = ResponseRecord(id=response_id, created=now, turn=turn)
         if turn is not None:
             turn.responses.append(response)
         if len(self._responses) >= _MAX_OPEN_RESPONSES:
@@ -584,7 +469,7 @@ class Recorder:
         response = self._responses.pop(response_id, None) if isinstance(response_id, str) else None
         status = body.get("status")
         status = status if isinstance(status, str) else None
-        usage = _usage(body.get("usage"))
+        usage = usage_from_wire(body.get("usage"))
         if usage is not None:
             self._usage = self._usage + usage
         if response is not None:
@@ -622,7 +507,7 @@ class Recorder:
     def _on_tool_started(self, event: ToolCallStarted, now: int) -> None:
         self._counts["tool_calls"] += 1
         turn = self._turn
-        tool = _Tool(
+        tool = ToolRecord(
             item_id=event.item_id,
             call_id=event.call_id,
             name=event.name,
@@ -678,7 +563,9 @@ class Recorder:
         tool.token = None  # its task (and its context) is gone
         self._end_tool(tool, now, duration_s=(now - tool.started) / 1e9, output=None)
 
-    def _end_tool(self, tool: _Tool, now: int, *, duration_s: float, output: str | None) -> None:
+    def _end_tool(
+        self, tool: ToolRecord, now: int, *, duration_s: float, output: str | None
+    ) -> None:
         otel = self._otel
         if otel is None:
             return
@@ -712,7 +599,9 @@ class Recorder:
     def _on_reconnecting(self, event: Reconnecting, now: int) -> None:
         self._pending_false = False
         if self._reconnect is None:
-            self._reconnect = _Reconnect(started=now, attempts=event.attempt, reason=event.reason)
+            self._reconnect = ReconnectRecord(
+                started=now, attempts=event.attempt, reason=event.reason
+            )
             self._reconnects.append(self._reconnect)
             # The answers in flight died with the connection.
             for response in list(self._responses.values()):
@@ -728,7 +617,7 @@ class Recorder:
                 {"voiceagent.reconnect.attempt": event.attempt},
             )
 
-    def _lose(self, response: _Response, now: int) -> None:
+    def _lose(self, response: ResponseRecord, now: int) -> None:
         self._responses.pop(response.id, None)
         response.done, response.status = now, "lost"
         if response.span is not None:
@@ -773,7 +662,7 @@ class Recorder:
         self._ended = now
         self._end_reason = event.reason
         if event.error is not None:
-            self._error = _describe(event.error)
+            self._error = describe(event.error)
         for key, tool in list(self._tools.items()):
             self._tools.pop(key)
             tool.ended, tool.outcome = now, "cancelled"
@@ -814,64 +703,14 @@ class Recorder:
             error = type(event.error).__name__ if event.error is not None else event.reason.value
             Instrumentation.end_span(span, self._ns(now), error=error if failed else None)
 
-    def _close(self, response: _Response, now: int) -> None:
+    def _close(self, response: ResponseRecord, now: int) -> None:
         self._responses.pop(response.id, None)
         if response.span is not None:
             Instrumentation.end_span(response.span, self._ns(now))
             response.span = None
 
-    # -- the report ------------------------------------------------------------------------------
 
-    def _turn_report(self, turn: _Turn, now: int) -> TurnReport:
-        s = self._s
-        return TurnReport(
-            index=turn.index,
-            trigger=turn.trigger,
-            started_s=s(turn.started),
-            ended_s=None if turn.ended is None else s(turn.ended),
-            user_item_id=turn.user_item_id,
-            user_text=turn.user_text,
-            speech_stopped_s=None if turn.speech_stopped is None else s(turn.speech_stopped),
-            latency_s=turn.latency_s,
-            agent_text=" ".join(turn.agent_texts) or None,
-            interrupted=turn.interrupted is not None,
-            interrupted_s=None if turn.interrupted is None else s(turn.interrupted),
-            heard_ms=turn.heard_ms,
-            false_interruptions=turn.false_interruptions,
-            states=tuple(
-                StateReport(
-                    state=state, started_s=s(start), ended_s=None if end is None else s(end)
-                )
-                for state, start, end in turn.states
-            ),
-            responses=tuple(
-                ResponseReport(
-                    response_id=r.id,
-                    created_s=s(r.created),
-                    done_s=None if r.done is None else s(r.done),
-                    status=r.status,
-                    latency_s=r.latency_s,
-                    usage=r.usage,
-                )
-                for r in turn.responses
-            ),
-            tool_calls=tuple(
-                ToolCallReport(
-                    name=t.name,
-                    call_id=t.call_id,
-                    started_s=s(t.started),
-                    duration_s=None if t.ended is None else (t.ended - t.started) / 1e9,
-                    outcome=t.outcome,
-                    error=t.error,
-                    arguments=t.arguments,
-                    output=t.output,
-                )
-                for t in turn.tools
-            ),
-        )
-
-
-def _turn_attributes(turn: _Turn, otel: Instrumentation | None) -> dict[str, Any]:
+def _turn_attributes(turn: TurnRecord, otel: Instrumentation | None) -> dict[str, Any]:
     attributes: dict[str, Any] = {
         "voiceagent.turn.interrupted": turn.interrupted is not None,
         "voiceagent.turn.false_interruptions": turn.false_interruptions,
@@ -890,25 +729,3 @@ def _turn_attributes(turn: _Turn, otel: Instrumentation | None) -> dict[str, Any
         if turn.agent_texts:
             attributes["voiceagent.turn.agent_text"] = " ".join(turn.agent_texts)
     return attributes
-
-
-def _count(details: object, key: str) -> int:
-    value = details.get(key) if isinstance(details, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _usage(raw: object) -> UsageReport | None:
-    if not isinstance(raw, dict):
-        return None
-    given = raw.get("input_token_details")
-    taken = raw.get("output_token_details")
-    return UsageReport(
-        input_tokens=_count(raw, "input_tokens"),
-        output_tokens=_count(raw, "output_tokens"),
-        total_tokens=_count(raw, "total_tokens"),
-        input_text_tokens=_count(given, "text_tokens"),
-        input_audio_tokens=_count(given, "audio_tokens"),
-        input_cached_tokens=_count(given, "cached_tokens"),
-        output_text_tokens=_count(taken, "text_tokens"),
-        output_audio_tokens=_count(taken, "audio_tokens"),
-    )
