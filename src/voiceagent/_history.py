@@ -10,8 +10,8 @@ from ._translate import ItemCreated
 from .events import AgentTranscript, UserTranscript
 
 if TYPE_CHECKING:
-    from ._timeline import Recording
     from ._report import ConversationReport
+    from ._timeline import Recording
     from .events import EndReason
 
 __all__ = [
