@@ -205,6 +205,10 @@ async def test_the_azure_monitor_set_up_sends_to_application_insights(
             # No statsbeat, no Azure resource detection (both would call Azure endpoints).
             "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",
             "OTEL_EXPERIMENTAL_RESOURCE_DETECTORS": "otel",
+            # Every trace (the distro's default sampler keeps at most 5 a second, and may
+            # drop a process's first), and its retry storage in the test's directory.
+            "OTEL_TRACES_SAMPLER": "always_on",
+            "TMPDIR": str(tmp_path),
         }
         with anyio.fail_after(90):
             done = await anyio.run_process(
