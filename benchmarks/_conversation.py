@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FRAME_MS",
+    "GREETING",
     "PCM",
     "Cycle",
     "PacedSource",
@@ -57,6 +58,9 @@ STORY = (
 STOP = "Stop please."
 OKAY = "Okay, I will stop."
 CITY = "Paris"
+GREETING = "Hi."
+"""What the model says when asked to answer before the user spoke. Only a peer client that
+starts its conversation that way (pipecat) hears it; short, so that it costs little."""
 
 _LEAD_IN_MS = 300
 _MARGIN_MS = 1500
@@ -147,8 +151,8 @@ def build_cycle(*, min_duration_ms: float = 0.0) -> Cycle:
 
 
 def script_for(cycle: Cycle, cycles: int) -> Script:
-    """The emulator script for ``cycles`` repetitions of ``cycle``."""
-    return Script(*(cycle.turns * cycles))
+    """The emulator script for ``cycles`` repetitions of ``cycle`` (greeting: :data:`GREETING`)."""
+    return Script(*(cycle.turns * cycles), greeting=GREETING)
 
 
 def replies() -> dict[str, float]:

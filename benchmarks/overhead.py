@@ -1,30 +1,51 @@
-"""Client CPU per conversation: voiceagent against a hand-written raw-SDK client.
+"""Client CPU per conversation: voiceagent against hand-written raw-SDK clients.
 
-Both clients run the same scripted conversation against the emulator (in its own process,
-pinned to another core): 60 s of user audio streamed in 20 ms frames, three agent answers
-whose audio goes into a null sink, one tool call and one barge-in (see
-``benchmarks/_conversation.py``). The baseline is the loop of the SDK's samples, written
-with ``azure.ai.voicelive.aio`` only and made correct for barge-in (it drops the
-interrupted answer's audio and truncates the item to what was played, as voiceagent does),
-so both clients do the same protocol work.
+Every client runs the same scripted conversation against the emulator (in its own
+process, pinned to another core): user audio streamed in 20 ms frames at real time, three
+agent answers whose audio goes into a null sink, one tool call and one barge-in (see
+``benchmarks/_conversation.py``), session set-up included (each conversation connects and
+configures). The raw clients are written with ``azure.ai.voicelive.aio`` only and made
+correct for barge-in (they drop the interrupted answer's audio and truncate the item to
+what was played, as voiceagent does), so all do the same protocol work:
 
-Conversations run at real time, a few at once (``--parallel``, default 4 and then 30: the
-cost per conversation is not the same in a quiet process and in a busy one, where the
-event loop's fixed costs are shared). In each round both clients run at the same time,
-each in its own thread with its own event loop, so that both meet the same machine (on a
-shared machine, other work changes what a given piece of work costs); each client's CPU
-is its thread's CPU time. After one warm-up of each client, the figures are the median
-CPU time per conversation for each client and the median of the rounds' ratios, per
-level. CPU that other processes use meanwhile is reported with each round.
+- ``competent`` (**the baseline**): what a competent SDK user writes: ``conn.recv()``,
+  each event's raw fields read once (``event["delta"]``: an SDK attribute read decodes the
+  field again each time), appends sent as plain dicts through ``conn.send`` (the SDK's
+  ``input_audio_buffer.append()`` builds and serializes a model per frame);
+- ``samples``: the loop of the SDK's samples (``conn.input_audio_buffer.append(...)``,
+  attribute reads), a labelled reference;
+- ``minimal``: the least work the SDK allows: ``conn.recv_bytes()`` and ``json.loads``
+  (no SDK event model at all), dict sends, a labelled reference: the floor.
+
+Other frameworks' released Voice Live clients run as labelled peer references where their
+packages are installed (``benchmarks/peers``, a separate virtualenv; skipped with a
+one-line reason otherwise): ``livekit`` (a LiveKit Agents ``AgentSession`` on the Azure
+Voice Live plugin) and ``pipecat`` (a pipecat pipeline with its Azure Voice Live service).
+Each is paired with voiceagent like a raw client; when ``competent`` runs too, the peer's
+CPU per conversation is also set against the competent loop's (medians of the run). A
+peer whose conversation went otherwise (a saturated core can make it miss the barge-in) is
+reported as not comparable; the run goes on.
+
+Conversations run a few at once (``--parallel``, default 4 and then 30: the cost per
+conversation is not the same in a quiet process and in a busy one). Each round runs
+voiceagent and one raw client at the same time, each in its own process pinned to the
+same core, so that both meet the same machine; each client's CPU is its own process's CPU
+time, and the processes swap clients every round. Rounds cycle through the raw clients.
+After one warm-up of every client, the figures are, per call length, level and raw
+client, the median CPU time per conversation of each and the median of the rounds'
+ratios. CPU that other processes use meanwhile is reported with each round.
 
 Usage::
 
-    python benchmarks/overhead.py                    # 4, then 30 at once, 3 rounds each
-    python benchmarks/overhead.py --parallel 10      # one level
+    python benchmarks/overhead.py                    # 60 s and 20 s calls; 4, then 30 at
+                                                     # once; 3 rounds per raw client (and
+                                                     # per peer, where installed)
+    python benchmarks/overhead.py --seconds 60 --parallel 30 --baselines competent
     python benchmarks/overhead.py --smoke            # one short conversation each, no verdict
+    .venv-peers/bin/python benchmarks/overhead.py --baselines competent,livekit,pipecat
     python benchmarks/overhead.py --profile out.prof # also cProfile one voiceagent run
 
-Target: ratio at most 1.10.
+Target: voiceagent / competent at most 1.05.
 """
 
 from __future__ import annotations
@@ -61,6 +82,7 @@ from azure.ai.voicelive.models import (
 )
 from azure.core.credentials import AzureKeyCredential
 
+from benchmarks import peers
 from benchmarks._conversation import (
     Cycle,
     PacedSource,
@@ -85,7 +107,10 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
 NAME = "overhead"
-TARGET = 1.10
+TARGET = 1.05
+BASELINE = "competent"
+RAW_CLIENTS = ("competent", "samples", "minimal")
+PEERS = tuple(peers.PEERS)
 
 _TOOL = FunctionTool(
     name="get_weather",
@@ -103,7 +128,7 @@ class Outcome:
     """What one conversation did, to check both clients had the same conversation.
 
     Attributes:
-        client: ``raw`` or ``voiceagent``.
+        client: A raw client's or a peer's name, or ``voiceagent``.
         wall_s: Wall time, connect to close.
         answers: Agent answers with audio.
         interrupted: Answers cut short by the barge-in.
@@ -139,13 +164,16 @@ class _NullPlayer:
         """Nothing is ever queued."""
 
 
-async def raw_conversation(endpoint: str, api_key: str, source: PacedSource) -> Outcome:
-    """One conversation with the raw SDK, the way its samples do it, made barge-in correct.
+async def raw_conversation(
+    endpoint: str, api_key: str, source: PacedSource, style: str = BASELINE
+) -> Outcome:
+    """One conversation with the raw SDK, made barge-in correct.
 
     Args:
         endpoint: The emulator's endpoint.
         api_key: Its key.
         source: The user's audio.
+        style: ``competent``, ``samples`` or ``minimal`` (see the module's docstring).
 
     Returns:
         What the conversation did.
@@ -176,30 +204,49 @@ async def raw_conversation(endpoint: str, api_key: str, source: PacedSource) -> 
         )
         while (await conn.recv()).type != "session.updated":
             pass
+
+        async def receive() -> Any:
+            if style == "minimal":
+                return json.loads(await conn.recv_bytes())
+            return await conn.recv()
+
         async with anyio.create_task_group() as tg:
 
             async def send_audio() -> None:
                 nonlocal source_done
                 async for frame in source:
-                    await conn.input_audio_buffer.append(
-                        audio=base64.b64encode(frame).decode("ascii")
-                    )
+                    audio = base64.b64encode(frame).decode("ascii")
+                    if style == "samples":
+                        await conn.input_audio_buffer.append(audio=audio)
+                    else:
+                        await conn.send({"type": "input_audio_buffer.append", "audio": audio})
                 source_done = True
                 if active is None:
                     tg.cancel_scope.cancel()
 
             tg.start_soon(send_audio)
             while True:
-                event: Any = await conn.recv()
-                kind = event.type
-                if kind == "response.audio.delta":
-                    if event.response_id != dropped:
-                        # Each field of an SDK event is decoded when read: read it once.
-                        data, item = event.delta, event.item_id
-                        player.write(data)
-                        played_ms[item] += len(data) / 48
-                        audio_items.add(item)
-                elif kind == "input_audio_buffer.speech_started":
+                event: Any = await receive()
+                if style == "samples":
+                    kind = event.type
+                    if kind == "response.audio.delta":
+                        if event.response_id != dropped:
+                            # Each attribute read decodes its field: read it once.
+                            data, item = event.delta, event.item_id
+                            player.write(data)
+                            played_ms[item] += len(data) / 48
+                            audio_items.add(item)
+                        continue
+                else:
+                    kind = event["type"]
+                    if kind == "response.audio.delta":
+                        if event["response_id"] != dropped:
+                            data, item = base64.b64decode(event["delta"]), event["item_id"]
+                            player.write(data)
+                            played_ms[item] += len(data) / 48
+                            audio_items.add(item)
+                        continue
+                if kind == "input_audio_buffer.speech_started":
                     player.clear()
                     if active is not None and item is not None:
                         # The server cancels the response itself (server VAD default);
@@ -211,11 +258,11 @@ async def raw_conversation(endpoint: str, api_key: str, source: PacedSource) -> 
                         )
                     item = None
                 elif kind == "response.created":
-                    active = event.response.id
+                    active = event["response"]["id"]
                 elif kind == "response.function_call_arguments.done":
-                    output = json.dumps(get_weather(**json.loads(event.arguments)))
+                    output = json.dumps(get_weather(**json.loads(event["arguments"])))
                     await conn.conversation.item.create(
-                        item=FunctionCallOutputItem(call_id=event.call_id, output=output)
+                        item=FunctionCallOutputItem(call_id=event["call_id"], output=output)
                     )
                     calls += 1
                     needs_answer = True
@@ -227,9 +274,9 @@ async def raw_conversation(endpoint: str, api_key: str, source: PacedSource) -> 
                     elif source_done:
                         tg.cancel_scope.cancel()
                 elif kind == "error":
-                    raise RuntimeError(f"the service reported an error: {event.error.message}")
+                    raise RuntimeError(f"the service reported an error: {event['error']}")
     return Outcome(
-        client="raw",
+        client=style,
         wall_s=time.perf_counter() - wall0,
         answers=len(audio_items),
         interrupted=len(interrupted),
@@ -320,12 +367,19 @@ async def _round(
     """Run ``conversations`` conversations of ``client`` at once, their starts spread over
     at most 5 s (0.25 s apart) so that they are not in lockstep."""
     outcomes: list[Outcome] = []
+    peer = peers.load(client) if client in PEERS else None
 
     async def one(delay: float) -> None:
         await anyio.sleep(delay)
         source = PacedSource(cycle.audio, speed=speed)
-        if client == "raw":
-            outcomes.append(await raw_conversation(endpoint, api_key, source))
+        if client in RAW_CLIENTS:
+            outcomes.append(await raw_conversation(endpoint, api_key, source, client))
+        elif peer is not None:
+            wall0 = time.perf_counter()
+            done = await peer(endpoint, api_key, source)
+            outcomes.append(
+                Outcome(client=client, wall_s=time.perf_counter() - wall0, **attrs.asdict(done))
+            )
         else:
             outcomes.append(await voiceagent_conversation(agent, endpoint, api_key, source))
 
@@ -350,12 +404,17 @@ def _worker(
     endpoint: str,
     warm_endpoint: str | None,
     api_key: str,
+    peer_clients: tuple[str, ...] = (),
 ) -> None:
-    """A client process: warms up against the fast emulator (unless None), then runs rounds
-    on demand (``(client, conversations, speed)`` in, a :class:`Round` out) until None."""
+    """A client process: imports the peers' clients, warms up against the fast emulator
+    (unless None), then runs rounds on demand (``(client, conversations, speed)`` in, a
+    :class:`Round` out) until None."""
     pin(CLIENT_CPU)
+    for name in peer_clients:  # imported before any round, so no round pays for it
+        peers.load(name)
     agent = WeatherAgent()
-    for client in ("raw", "voiceagent") if warm_endpoint is not None else ():
+    warm = (*RAW_CLIENTS, *peer_clients, "voiceagent") if warm_endpoint is not None else ()
+    for client in warm:
         anyio.run(
             functools.partial(_round, speed=20.0, conversations=1),
             client,
@@ -397,7 +456,11 @@ class _Clients:
     """
 
     def __init__(
-        self, cycle: Cycle, emulator: EmulatorProcess, warm: EmulatorProcess | None
+        self,
+        cycle: Cycle,
+        emulator: EmulatorProcess,
+        warm: EmulatorProcess | None,
+        peer_clients: tuple[str, ...] = (),
     ) -> None:
         ctx = mp.get_context("spawn")
         self._pipes: list[Connection] = []
@@ -412,6 +475,7 @@ class _Clients:
                     emulator.endpoint,
                     warm.endpoint if warm is not None else None,
                     emulator.api_key,
+                    peer_clients,
                 ),
                 daemon=True,
             )
@@ -424,9 +488,9 @@ class _Clients:
         self._emulator = emulator
         self._swap = False
 
-    def pair(self, n: int, speed: float) -> tuple[Round, Round]:
-        """A round of each client, at the same time: (raw, voiceagent)."""
-        clients = ["raw", "voiceagent"]
+    def pair(self, n: int, speed: float, raw_client: str) -> tuple[Round, Round]:
+        """A round of each client, at the same time: (raw client or peer, voiceagent)."""
+        clients = [raw_client, "voiceagent"]
         if self._swap:
             clients.reverse()
         self._swap = not self._swap
@@ -442,7 +506,7 @@ class _Clients:
         busy = sum(core_busy_seconds().values()) - busy0
         own = sum(r.cpu_s for r in rounds.values()) + self._emulator.cpu_seconds() - emu0
         other = max(0.0, busy - own)
-        raw, va = rounds["raw"], rounds["voiceagent"]
+        raw, va = rounds[raw_client], rounds["voiceagent"]
         return (
             attrs.evolve(raw, other_cpu_s=other * raw.wall_s / wall),
             attrs.evolve(va, other_cpu_s=other * va.wall_s / wall),
@@ -459,15 +523,25 @@ class _Clients:
                 proc.kill()
 
 
-def _level(pairs: list[tuple[Round, Round]]) -> dict[str, Any]:
+def _level(pairs: list[tuple[Round, Round]], seconds: float) -> dict[str, Any]:
     raw = statistics.median(r.cpu_per_conversation_s for r, _ in pairs)
     va = statistics.median(v.cpu_per_conversation_s for _, v in pairs)
-    ratio = statistics.median(v.cpu_s / r.cpu_s for r, v in pairs)
+    ratios = [v.cpu_s / r.cpu_s for r, v in pairs]
+    own = {o.shape() for r, _ in pairs for o in r.outcomes}
+    expected = {o.shape() for _, v in pairs for o in v.outcomes}
     return {
+        "baseline": pairs[0][0].client,
+        "peer": pairs[0][0].client in PEERS,
+        # A peer's conversation that went otherwise (e.g. a saturated core made it miss
+        # the barge-in): its figure is not comparable, but the run goes on.
+        "conversation_differed": sorted(own - expected),
+        "seconds_of_audio": seconds,
         "parallel": pairs[0][0].conversations,
         "raw_cpu_ms": round(raw * 1000, 2),
         "voiceagent_cpu_ms": round(va * 1000, 2),
-        "ratio": round(ratio, 3),
+        "ratio": round(statistics.median(ratios), 3),
+        "ratio_min": round(min(ratios), 3),
+        "ratio_max": round(max(ratios), 3),
         "rounds": [
             {
                 "client": r.client,
@@ -483,12 +557,27 @@ def _level(pairs: list[tuple[Round, Round]]) -> dict[str, Any]:
     }
 
 
+def _with_peer_ratios(levels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add to each peer's level (of one call length and parallelism) its CPU per
+    conversation over the competent loop's, when that ran too (medians of the run)."""
+    competent = next((lv for lv in levels if lv["baseline"] == BASELINE), None)
+    if competent is None:
+        return levels
+    return [
+        {**lv, "vs_competent": round(lv["raw_cpu_ms"] / competent["raw_cpu_ms"], 3)}
+        if lv["peer"]
+        else lv
+        for lv in levels
+    ]
+
+
 def measure(
     *,
-    seconds: float,
+    seconds: list[float],
     speed: float,
     rounds: int,
     parallel: list[int],
+    baselines: list[str],
     warmup: bool,
     profile: str | None = None,
     chunk_ms: int = 20,
@@ -496,10 +585,12 @@ def measure(
     """Run the conversations and return the figures.
 
     Args:
-        seconds: Duration of the user's audio per conversation.
+        seconds: Call lengths: the user's audio per conversation.
         speed: Speed-up of the microphone and of the emulator's audio (1.0: real time).
-        rounds: Rounds measured per level (both clients at once in each).
-        parallel: Levels: conversations per round, run at the same time.
+        rounds: Rounds measured per call length, level and raw client.
+        parallel: Levels: conversations per round and client, run at the same time.
+        baselines: The raw clients and peers to compare with (the peers' packages must be
+            installed: see :func:`benchmarks.peers.unavailable`).
         warmup: Run one fast unmeasured conversation per client first.
         profile: cProfile one more voiceagent conversation into this file.
         chunk_ms: Audio per ``response.audio.delta``.
@@ -508,73 +599,78 @@ def measure(
         The result document (without the machine and summary).
 
     Raises:
-        RuntimeError: The two clients did not have the same conversation.
+        RuntimeError: The clients did not have the same conversation.
     """
-    cycle = build_cycle(min_duration_ms=seconds * 1000)
     client_pinned = pin(CLIENT_CPU)
-    levels: list[list[tuple[Round, Round]]] = []
+    levels: list[dict[str, Any]] = []
     profile_text = None
-    script = script_for(cycle, 1)
-    with (
-        EmulatorProcess(script, speed=speed, audio_chunk_ms=chunk_ms) as emu,
-        EmulatorProcess(script, speed=20.0, audio_chunk_ms=chunk_ms) as warm,
-    ):
-        clients = _Clients(cycle, emu, warm if warmup else None)
-        try:
-            for n in parallel:
-                pairs: list[tuple[Round, Round]] = []
-                for _ in range(rounds):
-                    raw, va = clients.pair(n, speed)
-                    pairs.append((raw, va))
-                    shapes = {o.shape() for o in raw.outcomes + va.outcomes}
-                    print(
-                        f"  {n} + {n} at once: cpu per conversation raw "
-                        f"{raw.cpu_per_conversation_s * 1000:.1f} ms, voiceagent "
-                        f"{va.cpu_per_conversation_s * 1000:.1f} ms, ratio "
-                        f"{va.cpu_s / raw.cpu_s:.3f}; wall {raw.wall_s:.1f} s, other processes "
-                        f"{raw.other_cpu_s / raw.wall_s:.2f} cores; (answers, interrupted, "
-                        f"calls) {shapes}",
-                        flush=True,
+    shapes: dict[tuple[int, int, int], set[str]] = collections.defaultdict(set)
+    for length in seconds:
+        cycle = build_cycle(min_duration_ms=length * 1000)
+        script = script_for(cycle, 1)
+        with (
+            EmulatorProcess(script, speed=speed, audio_chunk_ms=chunk_ms) as emu,
+            EmulatorProcess(script, speed=20.0, audio_chunk_ms=chunk_ms) as warm,
+        ):
+            peer_clients = tuple(b for b in baselines if b in PEERS)
+            clients = _Clients(cycle, emu, warm if warmup else None, peer_clients)
+            try:
+                for n in parallel:
+                    by_client: dict[str, list[tuple[Round, Round]]] = {b: [] for b in baselines}
+                    for _ in range(rounds):
+                        for baseline in baselines:  # interleaved: all meet the same noise
+                            raw, va = clients.pair(n, speed, baseline)
+                            by_client[baseline].append((raw, va))
+                            # A peer's conversation is checked per level (see _level).
+                            for o in va.outcomes + (() if baseline in PEERS else raw.outcomes):
+                                shapes[o.shape()].add(o.client)
+                            print(
+                                f"  {cycle.duration_ms / 1000:.0f} s calls, {n} + {n} at once: "
+                                f"cpu per conversation {baseline} "
+                                f"{raw.cpu_per_conversation_s * 1000:.1f} ms, voiceagent "
+                                f"{va.cpu_per_conversation_s * 1000:.1f} ms, ratio "
+                                f"{va.cpu_s / raw.cpu_s:.3f}; wall {raw.wall_s:.1f} s, other "
+                                f"processes {raw.other_cpu_s / raw.wall_s:.2f} cores",
+                                flush=True,
+                            )
+                    levels += _with_peer_ratios(
+                        [
+                            _level(pairs, round(cycle.duration_ms / 1000, 2))
+                            for pairs in by_client.values()
+                        ]
                     )
-                levels.append(pairs)
-        finally:
-            clients.close()
-        if profile:
-            agent = WeatherAgent()
-            anyio.run(
-                functools.partial(_round, speed=20.0, conversations=1),
-                "voiceagent",
-                agent,
-                warm.endpoint,
-                warm.api_key,
-                cycle,
-            )
-            profiler = cProfile.Profile()
-            profiler.enable()
-            anyio.run(
-                functools.partial(_round, speed=speed, conversations=1),
-                "voiceagent",
-                agent,
-                emu.endpoint,
-                emu.api_key,
-                cycle,
-            )
-            profiler.disable()
-            profile_text = _profile_top(profiler, profile)
-    outcomes = [o for level in levels for pair in level for r in pair for o in r.outcomes]
-    shapes = {o.shape() for o in outcomes}
+            finally:
+                clients.close()
+            if profile and profile_text is None:
+                agent = WeatherAgent()
+                profiler = cProfile.Profile()
+                profiler.enable()
+                anyio.run(
+                    functools.partial(_round, speed=speed, conversations=1),
+                    "voiceagent",
+                    agent,
+                    emu.endpoint,
+                    emu.api_key,
+                    cycle,
+                )
+                profiler.disable()
+                profile_text = _profile_top(profiler, profile)
     if len(shapes) != 1:
-        raise RuntimeError(f"the clients had different conversations: {outcomes}")
-    answers, interrupted, calls = shapes.pop()
+        seen = "; ".join(
+            f"{', '.join(sorted(who))}: {shape[0]} answers, {shape[1]} interrupted, "
+            f"{shape[2]} tool calls"
+            for shape, who in shapes.items()
+        )
+        raise RuntimeError(f"the clients had different conversations: {seen}")
+    [(answers, interrupted, calls)] = shapes
     return {
-        "seconds_of_audio": round(cycle.duration_ms / 1000, 2),
         "speed": speed,
         "audio_chunk_ms": chunk_ms,
+        "peers": {b: peers.versions(b) for b in baselines if b in PEERS},
         "rounds_per_client": rounds,
-        "emulator_pinned": emu.pinned,
         "client_pinned": client_pinned,
         "conversation": {"answers": answers, "interrupted": interrupted, "tool_calls": calls},
-        "levels": [_level(level) for level in levels],
+        "levels": levels,
         "profile": profile_text,
     }
 
@@ -582,43 +678,84 @@ def measure(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="a few seconds, no verdict")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per level")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per level and client")
     parser.add_argument(
         "--parallel", default="4,30", help="conversations at once, per level (comma-separated)"
     )
-    parser.add_argument("--seconds", type=float, default=60.0, help="user audio per conversation")
+    parser.add_argument(
+        "--seconds", default="60,20", help="call lengths: user audio per conversation"
+    )
+    parser.add_argument(
+        "--baselines",
+        default=",".join((*RAW_CLIENTS, *PEERS)),
+        help=f"raw clients and peers to compare with (of {', '.join((*RAW_CLIENTS, *PEERS))}"
+        "; a peer whose packages are not installed is skipped with its reason)",
+    )
     parser.add_argument("--speed", type=float, default=1.0, help="speed-up (1.0: real time)")
     parser.add_argument("--chunk-ms", type=int, default=20, help="audio per response delta")
     parser.add_argument("--profile", metavar="FILE", help="cProfile one voiceagent conversation")
     args = parser.parse_args(argv)
     parallel = [int(n) for n in args.parallel.split(",")]
+    seconds = [float(s) for s in args.seconds.split(",")]
+    baselines = [b.strip() for b in args.baselines.split(",")]
+    unknown = set(baselines) - set(RAW_CLIENTS) - set(PEERS)
+    if unknown:
+        parser.error(f"unknown baselines: {', '.join(sorted(unknown))}")
+    skipped = {b: why for b in baselines if b in PEERS and (why := peers.unavailable(b))}
+    for why in skipped.values():
+        print(f"skipped peer {why}")
+    baselines = [b for b in baselines if b not in skipped]
+    if not baselines:
+        parser.error("no baseline left to compare with")
     if args.smoke:
-        args.rounds, parallel, args.seconds, args.speed = 1, [1], 0.0, 20.0
+        args.rounds, parallel, seconds, args.speed = 1, [1], [0.0], 20.0
     result = measure(
-        seconds=args.seconds,
+        seconds=seconds,
         speed=args.speed,
         rounds=args.rounds,
         parallel=parallel,
+        baselines=baselines,
         warmup=not args.smoke,
         profile=args.profile,
         chunk_ms=args.chunk_ms,
     )
+    result["skipped_peers"] = skipped
     summary = []
     for level in result["levels"]:
-        n, ratio = level["parallel"], level["ratio"]
+        n, ratio, base = level["parallel"], level["ratio"], level["baseline"]
+        what = f"{level['seconds_of_audio']:.0f} s calls, {n} at once"
+        target = base == BASELINE
+        kind = "peer" if level["peer"] else "raw SDK"
+        if level["conversation_differed"]:
+            print(
+                f"{what}: {base} had another conversation (answers, interrupted, tool calls: "
+                f"{level['conversation_differed']}): its figures are not comparable"
+            )
+            what += f" (NOT COMPARABLE: {base} had another conversation)"
         summary += [
-            Row(benchmark=NAME, metric=f"raw SDK CPU / conversation, {n} at once",
+            Row(benchmark=NAME, metric=f"{base} {kind} CPU / conversation, {what}",
                 value=f"{level['raw_cpu_ms']:.0f} ms"),
-            Row(benchmark=NAME, metric=f"voiceagent CPU / conversation, {n} at once",
+            Row(benchmark=NAME, metric=f"voiceagent CPU / conversation, {what}",
                 value=f"{level['voiceagent_cpu_ms']:.0f} ms"),
-            Row(benchmark=NAME, metric=f"CPU ratio voiceagent / raw SDK, {n} at once",
-                value=f"{ratio:.3f}", target=f"<= {TARGET:.2f}", met=ratio <= TARGET),
+            Row(benchmark=NAME, metric=f"CPU ratio voiceagent / {base}, {what}",
+                value=f"{ratio:.3f} ({level['ratio_min']:.3f}-{level['ratio_max']:.3f})",
+                target=f"<= {TARGET:.2f}" if target else "",
+                met=ratio <= TARGET if target else None),
         ]  # fmt: skip
+        if "vs_competent" in level:  # a peer, with the competent loop in the same run
+            summary.append(
+                Row(
+                    benchmark=NAME,
+                    metric=f"CPU ratio {base} (peer) / {BASELINE}, {what} (medians of the run)",
+                    value=f"{level['vs_competent']:.3f}",
+                )
+            )
         print(
-            f"{n} at once, CPU per conversation ({result['seconds_of_audio']} s of audio at "
-            f"{args.speed}x): raw SDK {level['raw_cpu_ms']:.0f} ms, voiceagent "
-            f"{level['voiceagent_cpu_ms']:.0f} ms, ratio {ratio:.3f} (target <= {TARGET})"
-            f"{' [smoke: no verdict]' if args.smoke else ''}"
+            f"{what}: {base} {level['raw_cpu_ms']:.0f} ms, voiceagent "
+            f"{level['voiceagent_cpu_ms']:.0f} ms per conversation, ratio {ratio:.3f} "
+            f"(rounds {level['ratio_min']:.3f}-{level['ratio_max']:.3f})"
+            + (f"; {base} / {BASELINE} {level['vs_competent']:.3f}" if level["peer"] else "")
+            + (" [smoke: no verdict]" if args.smoke else "")
         )
     path = write_result(NAME, result, summary, smoke=args.smoke)
     if result["profile"]:

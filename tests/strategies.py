@@ -367,6 +367,8 @@ def session_options(draw: st.DrawFn, model: str | None = None) -> SessionOptions
         ["item.input_audio_transcription.logprobs", "item.input_audio_transcription.phrases"]
     )
     modalities = [["text"], ["text", "audio"], ["audio", "text"], ["text", "audio", "animation"]]
+    # Realtime audio models have no interim responses.
+    realtime = model_family(model) in ("gpt-realtime", "azure-realtime")
     fields = draw(
         _kwargs(
             instructions=st.text(max_size=40),
@@ -383,12 +385,13 @@ def session_options(draw: st.DrawFn, model: str | None = None) -> SessionOptions
             output_audio_timestamp_types=st.just(["word"]),
             avatar=avatars,
             animation=animations,
-            interim_response=interim_responses,
             reasoning_effort=st.sampled_from(["low", "medium", "high"]),
             include=st.lists(include, unique=True),
             metadata=st.dictionaries(_words, st.text(max_size=20), max_size=16),
         )
     )
+    if not realtime:
+        fields.update(draw(_kwargs(interim_response=interim_responses)))
     return SessionOptions(
         model=model,
         voice=voice,

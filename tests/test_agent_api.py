@@ -56,6 +56,7 @@ def test_each_setting_has_one_name_on_the_class_the_constructor_and_the_instance
         "event_buffer": 1024,
         "reconnect": ReconnectPolicy(),
         "telemetry": Telemetry(),
+        "mcp_default_approval": False,
     }
     assert agent.settings == AgentSettings(**settings)
     for old in (

@@ -14,13 +14,14 @@ import os
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import attrs
 import pytest
 from azure.ai.voicelive.models import (
     ClientEventConversationItemCreate,
     FunctionCallOutputItem,
     ServerEvent,
 )
-from benchmarks import _harness, run
+from benchmarks import _harness, overhead, peers, run
 from benchmarks._conversation import (
     ANSWER,
     OKAY,
@@ -34,7 +35,11 @@ from benchmarks._conversation import (
 )
 from benchmarks._harness import Distribution, Row, linear_slope, percentile
 from benchmarks._probes import DeviceSink, Samples, SessionProbe, utterance_index
-from benchmarks.overhead import raw_conversation, voiceagent_conversation
+from benchmarks.overhead import (
+    Outcome,
+    raw_conversation,
+    voiceagent_conversation,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -392,12 +397,13 @@ def test_dispatch_lag_from_arrival_to_handler() -> None:
 # -- the raw-SDK baseline ---------------------------------------------------------------------
 
 
-async def test_the_baseline_and_voiceagent_have_the_same_conversation() -> None:
+@pytest.mark.parametrize("style", ["competent", "samples", "minimal"])
+async def test_the_baselines_and_voiceagent_have_the_same_conversation(style: str) -> None:
     cycle = build_cycle()
     async with Emulator(script=script_for(cycle, 1), speed=10.0, audio_chunk_ms=20) as emu:
         with anyio.fail_after(30):
             raw = await raw_conversation(
-                emu.endpoint, emu.api_key, PacedSource(cycle.audio, speed=10.0)
+                emu.endpoint, emu.api_key, PacedSource(cycle.audio, speed=10.0), style
             )
             va = await voiceagent_conversation(
                 WeatherAgent(), emu.endpoint, emu.api_key, PacedSource(cycle.audio, speed=10.0)
@@ -406,7 +412,120 @@ async def test_the_baseline_and_voiceagent_have_the_same_conversation() -> None:
             [e for e in conn.received if e["type"] == "conversation.item.truncate"]
             for conn in emu.connections
         ]
+    assert raw.client == style
     assert raw.shape() == va.shape() == (3, 1, 1)
     assert [len(t) for t in truncates] == [1, 1]
     full = sum(len(synthesize(text).audio) for text in (ANSWER, OKAY))
     assert full < raw.audio_bytes < full + len(synthesize(STORY).audio)
+
+
+# -- the peers (benchmarks/peers: optional, in their own virtualenv) ----------------------------
+
+
+# The peers' own deprecations (pipecat imports audioop) are theirs to fix, not ours.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("name", sorted(peers.PEERS))
+async def test_a_peer_has_the_same_conversation_as_the_others(name: str) -> None:
+    why = peers.unavailable(name)
+    if why is not None:
+        pytest.skip(why)
+    conversation = peers.load(name)
+    cycle = build_cycle()
+    async with Emulator(script=script_for(cycle, 1), speed=10.0, audio_chunk_ms=20) as emu:
+        with anyio.fail_after(60):
+            done = await conversation(
+                emu.endpoint, emu.api_key, PacedSource(cycle.audio, speed=10.0)
+            )
+        rejected = [
+            e["error"]["code"]
+            for conn in emu.connections
+            for e in conn.sent
+            if e["type"] == "error"
+        ]
+    outcome = Outcome(client=name, wall_s=0.0, **attrs.asdict(done))
+    assert outcome.shape() == (3, 1, 1)
+    # What the emulator refused: only a cancel that the server's own barge-in overtook.
+    assert set(rejected) <= {"response_cancel_not_active"}
+    full = sum(len(synthesize(text).audio) for text in (ANSWER, OKAY))
+    assert full < done.audio_bytes < full + len(synthesize(STORY).audio) + 48_000
+
+
+def test_a_peer_that_is_not_installed_is_skipped_with_its_reason(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ghost = peers._Peer(module="benchmarks.peers.ghost", packages=("ghost",), imports=("gh0st",))
+    monkeypatch.setitem(peers.PEERS, "ghost", ghost)
+    monkeypatch.setattr(overhead, "PEERS", (*overhead.PEERS, "ghost"))
+    assert peers.unavailable("ghost") == (
+        "ghost: gh0st is not installed "
+        "(pip install -r benchmarks/peers/requirements.txt, in a separate virtualenv)"
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        overhead.main(["--smoke", "--baselines", "ghost"])
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [f"skipped peer {peers.unavailable('ghost')}"]
+    assert "no baseline left to compare with" in err
+
+
+def test_a_peer_is_set_against_the_competent_loop_of_the_same_run() -> None:
+    def level(baseline: str, cpu_ms: float) -> dict[str, Any]:
+        return {"baseline": baseline, "peer": baseline in peers.PEERS, "raw_cpu_ms": cpu_ms}
+
+    levels = [level("competent", 200.0), level("samples", 250.0), level("livekit", 500.0)]
+    with_ratios = overhead._with_peer_ratios(levels)
+    assert [lv.get("vs_competent") for lv in with_ratios] == [None, None, 2.5]
+    assert overhead._with_peer_ratios(levels[1:]) == levels[1:]  # no competent loop: no ratio
+
+
+def test_a_peer_with_another_conversation_is_flagged_not_fatal() -> None:
+    def round_of(client: str, shape: tuple[int, int, int]) -> overhead.Round:
+        answers, interrupted, calls = shape
+        outcome = Outcome(
+            client=client,
+            wall_s=20.0,
+            answers=answers,
+            interrupted=interrupted,
+            tool_calls=calls,
+            audio_bytes=0,
+        )
+        return overhead.Round(
+            client=client, conversations=1, cpu_s=0.5, wall_s=20.0, other_cpu_s=0.0,
+            outcomes=(outcome,),
+        )  # fmt: skip
+
+    same = overhead._level(
+        [(round_of("livekit", (3, 1, 1)), round_of("voiceagent", (3, 1, 1)))], 20
+    )
+    assert same["conversation_differed"] == []
+    missed = [
+        (round_of("pipecat", (3, 1, 1)), round_of("voiceagent", (3, 1, 1))),
+        (round_of("pipecat", (3, 0, 1)), round_of("voiceagent", (3, 1, 1))),
+    ]
+    assert overhead._level(missed, 20)["conversation_differed"] == [(3, 0, 1)]
+
+
+def test_a_concurrency_step_holds_only_within_cpu_lag_and_underruns() -> None:
+    from benchmarks._load import LoadRun
+    from benchmarks._probes import Samples
+    from benchmarks.concurrency import verdict
+
+    def run(cpu: float, lag_s: float, underruns: int = 0) -> LoadRun:
+        samples = Samples()
+        samples.utterances = 10
+        samples.dispatch = [0.001] * 98 + [lag_s] * 2
+        samples.underruns = underruns
+        return LoadRun(
+            sessions=100,
+            seconds=20.0,
+            client_cpu_cores=cpu,
+            emulator_cpu_cores=0.3,
+            other_cpu_cores=0.0,
+            failures=(),
+            samples=samples,
+        )
+
+    assert verdict(run(0.5, 0.005))["holds"]
+    assert verdict(run(0.95, 0.005))["why"] == ["client at 0.95 cores (limit 0.9)"]
+    assert verdict(run(0.5, 0.025))["why"] == ["dispatch lag p99 25.0 ms (limit 20)"]
+    assert verdict(run(0.5, 0.005, underruns=3))["why"] == ["3 underruns"]

@@ -163,6 +163,39 @@ async def check_serve_browser(tmp_path: Path, result: subprocess.CompletedProces
     ]
 
 
+async def check_mcp_research(tmp_path: Path, result: subprocess.CompletedProcess[str]) -> None:
+    assert result.stdout.splitlines() == [
+        "user:   What is azure-ai-voicelive in the Azure Python SDK?",
+        "        (ask_question approved)",
+        "        (ask_question -> the Python SDK for Azure AI Voice Live.)",
+        "agent:  DeepWiki says: the Python SDK for Azure AI Voice Live.",
+    ]
+
+
+async def check_transcribe_calls(tmp_path: Path, result: subprocess.CompletedProcess[str]) -> None:
+    lines = result.stdout.splitlines()
+    rows = [re.fullmatch(r"\s*(\d+\.\d) s  (.*)", line) for line in lines[:3]]
+    assert all(rows), lines
+    assert [row.group(2) for row in rows if row] == [
+        "Is the pool open tonight?",
+        "And when does breakfast start?",
+        "Excuse me, where is the train station?",
+    ]
+    starts = [float(row.group(1)) for row in rows if row]
+    assert starts[0] < starts[1] < starts[2]
+    assert lines[3] == "3 messages transcribed"
+
+
+async def check_foundry_concierge(tmp_path: Path, result: subprocess.CompletedProcess[str]) -> None:
+    answer = "Breakfast is served from seven to ten."
+    assert result.stdout.splitlines() == [
+        "guest:     And when does breakfast start?",
+        f"concierge: {answer}",
+        "the concierge's answer is in concierge.wav",
+    ]
+    assert frames(tmp_path / "concierge.wav") == speech_frames(answer)
+
+
 CHECKS: dict[str, Callable[[Path, subprocess.CompletedProcess[str]], Any]] = {
     "weather.py": check_weather,
     "push_to_talk.py": check_push_to_talk,
@@ -173,6 +206,9 @@ CHECKS: dict[str, Callable[[Path, subprocess.CompletedProcess[str]], Any]] = {
     "serve_browser.py": check_serve_browser,
     "twilio_line.py": check_twilio_line,
     "acs_line.py": check_acs_line,
+    "mcp_research.py": check_mcp_research,
+    "transcribe_calls.py": check_transcribe_calls,
+    "foundry_concierge.py": check_foundry_concierge,
 }
 ARGS: dict[str, tuple[str, ...]] = {"serve_browser.py": ("--call",)}
 """More arguments for examples that would otherwise run until stopped (a server)."""

@@ -794,6 +794,7 @@ def test_avatar_and_animation_conversion() -> None:
 
 def test_scalar_fields_and_interim_responses_conversion() -> None:
     options = SessionOptions(
+        model="gpt-4.1",  # realtime audio models have no interim responses
         instructions="Be brief.",
         modalities=["text"],
         temperature=0.7,
@@ -828,6 +829,7 @@ def test_scalar_fields_and_interim_responses_conversion() -> None:
         },
     }
     llm = SessionOptions(
+        model="gpt-4.1",
         instructions="",
         max_output_tokens="inf",
         interim_response=LlmInterimResponse(

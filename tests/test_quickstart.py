@@ -6,9 +6,12 @@ The page is read top to bottom in a fresh directory:
 - in a ```` ```console ```` block, each ``$ command`` runs (in bash, with this Python's
   ``bin`` directory first on the ``PATH``) and must exit 0. Lines after it starting with
   ``you> `` are typed into it; the other lines are its output, and
-  - for ``python file.py``, stdout must be exactly those lines (it runs against an
-    emulator playing the page's ``script.py``, set up as Azure through
-    ``AZURE_VOICELIVE_ENDPOINT``/``AZURE_VOICELIVE_API_KEY``);
+  - ``voiceagent emulator ...`` starts in the background (on a free port instead of the
+    page's 8765, which the page's later commands are rewritten to) and its banner must be
+    the lines shown; it stops at the end of the page;
+  - ``export NAME=value ...`` sets the environment of the commands after it;
+  - for ``python file.py``, stdout must be exactly those lines (against the page's own
+    emulator, through the variables the page exported);
   - for ``voiceagent``, every ``user``, ``agent`` and ``tool`` line shown must be in the
     output (times and tool durations vary, so they are not compared).
 - ```` ```bash ```` blocks are shown, never run (installation, microphones).
@@ -21,14 +24,17 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import shlex
+import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import attrs
 
-from voiceagent.testing import Emulator
+if TYPE_CHECKING:
+    from anyio.abc import Process
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "docs" / "quickstart.md"
@@ -79,24 +85,65 @@ def environment(**extra: str) -> dict[str, str]:
     return {**env, "PYTHONUNBUFFERED": "1", **extra}
 
 
-async def run(command: Command, cwd: Path) -> None:
-    env = environment()
+PAGE_PORT = "8765"
+
+
+@attrs.define
+class Page:
+    """What the page's commands share: the directory, the exported variables and the
+    emulator the page started."""
+
+    cwd: Path
+    exported: dict[str, str] = attrs.Factory(dict)
+    emulator: Process | None = None
+    port: str = PAGE_PORT
+
+    def rewrite(self, line: str) -> str:
+        return line.replace(f"127.0.0.1:{PAGE_PORT}", f"127.0.0.1:{self.port}")
+
+
+async def start_emulator(command: Command, page: Page) -> None:
+    proc = await anyio.open_process(
+        ["bash", "-c", f"exec {command.line} --port 0"],
+        cwd=page.cwd,
+        env=environment(),
+        stderr=subprocess.STDOUT,
+    )
+    page.emulator = proc
+    assert proc.stdout is not None
+    banner = ""
+    with anyio.fail_after(30):  # a hang guard
+        async for chunk in proc.stdout:
+            banner += chunk.decode()
+            if "Ctrl-C" in banner:
+                break
+    found = re.search(r"listening on http://127\.0\.0\.1:(\d+)", banner)
+    assert found, f"$ {command.line}\n{banner}"
+    page.port = found.group(1)
+    shown = [page.rewrite(line) for line in command.output]
+    assert banner.splitlines() == shown, f"$ {command.line}\n{banner}"
+
+
+async def run(command: Command, page: Page) -> None:
+    if command.line.startswith("voiceagent emulator"):
+        await start_emulator(command, page)
+        return
+    if command.line.startswith("export "):
+        for assignment in shlex.split(page.rewrite(command.line))[1:]:
+            name, _, value = assignment.partition("=")
+            page.exported[name] = value
+        return
     program = re.fullmatch(r"python (\w+\.py)", command.line)
-    async with Emulator(
-        script=load_script(cwd / "script.py") if program else None, speed=None
-    ) as emu:
-        if program:
-            env = environment(
-                AZURE_VOICELIVE_ENDPOINT=emu.endpoint, AZURE_VOICELIVE_API_KEY=emu.api_key
-            )
-        with anyio.fail_after(90):  # a hang guard, not a timing assertion
-            result = await anyio.run_process(
-                ["bash", "-c", command.line],
-                cwd=cwd,
-                env=env,
-                input="".join(f"{t}\n" for t in command.typed).encode(),
-                check=False,
-            )
+    if program:
+        assert page.emulator is not None, "the page runs a program before starting an emulator"
+    with anyio.fail_after(90):  # a hang guard, not a timing assertion
+        result = await anyio.run_process(
+            ["bash", "-c", command.line],
+            cwd=page.cwd,
+            env=environment(**page.exported),
+            input="".join(f"{t}\n" for t in command.typed).encode(),
+            check=False,
+        )
     out, err = result.stdout.decode(), result.stderr.decode()
     assert result.returncode == 0, f"$ {command.line}\n{out}\n{err}"
     if program:
@@ -112,16 +159,24 @@ async def run(command: Command, cwd: Path) -> None:
 async def test_the_quickstart_runs_as_written(tmp_path: Path) -> None:
     ran: list[str] = []
     written: list[str] = []
-    for language, attributes, body in blocks(QUICKSTART.read_text()):
-        if language == "python":
-            title = re.search(r'title="([^"]+)"', attributes)
-            assert title, f"a python block without a file name: {body[:60]!r}"
-            (tmp_path / title.group(1)).write_text(body)
-            written.append(title.group(1))
-        elif language == "console":
-            for command in commands(body):
-                await run(command, tmp_path)
-                ran.append(command.line)
+    page = Page(tmp_path)
+    try:
+        for language, attributes, body in blocks(QUICKSTART.read_text()):
+            if language == "python":
+                title = re.search(r'title="([^"]+)"', attributes)
+                assert title, f"a python block without a file name: {body[:60]!r}"
+                (tmp_path / title.group(1)).write_text(body)
+                written.append(title.group(1))
+            elif language == "console":
+                for command in commands(body):
+                    await run(command, page)
+                    ran.append(command.line)
+    finally:
+        if page.emulator is not None:
+            page.emulator.terminate()
+            with anyio.fail_after(20):
+                await page.emulator.wait()
+            await page.emulator.aclose()
     # The page's steps are all there (a typo in a fence would skip one silently).
     assert written == ["agent.py", "script.py", "main.py", "test_agent.py"]
     assert [line.split()[0] for line in ran] == [
@@ -130,9 +185,12 @@ async def test_the_quickstart_runs_as_written(tmp_path: Path) -> None:
         "voiceagent",
         "voiceagent",
         "voiceagent",
+        "voiceagent",
+        "export",
         "python",
         "python",
     ]
+    assert page.exported["AZURE_VOICELIVE_ENDPOINT"] == f"http://127.0.0.1:{page.port}"
     assert (tmp_path / "answer.wav").stat().st_size > 44
 
 

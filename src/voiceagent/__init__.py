@@ -14,12 +14,18 @@ from ._fanout import EventStream as EventStream
 from ._history import Message as Message
 from ._history import SessionResult as SessionResult
 from ._history import ToolCallRecord as ToolCallRecord
+from ._mcp import McpApprovalRequest as McpApprovalRequest
+from ._mcp import approve as approve
 from ._reconnect import ReconnectPolicy as ReconnectPolicy
 from ._router import on as on
 from ._session import AgentSession as AgentSession
 from ._session import SessionStatus as SessionStatus
 from ._tools import ToolContext as ToolContext
 from ._tools import tool as tool
+from ._transcriber import Transcriber as Transcriber
+from ._transcriber import TranscriptionResult as TranscriptionResult
+from ._transcriber import TranscriptionSession as TranscriptionSession
+from ._transcriber import TranscriptSegment as TranscriptSegment
 from ._turns import TurnState as TurnState
 from ._version import __version__ as __version__
 
@@ -28,6 +34,7 @@ __all__ = [
     "AgentSession",
     "AgentSettings",
     "EventStream",
+    "McpApprovalRequest",
     "Message",
     "ReconnectPolicy",
     "SessionArgs",
@@ -35,8 +42,13 @@ __all__ = [
     "SessionStatus",
     "ToolCallRecord",
     "ToolContext",
+    "Transcriber",
+    "TranscriptSegment",
+    "TranscriptionResult",
+    "TranscriptionSession",
     "TurnState",
     "__version__",
+    "approve",
     "on",
     "tool",
 ]

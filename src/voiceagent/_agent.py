@@ -25,7 +25,9 @@ from ._features import (  # noqa: TC001
     InterimResponse,
     NoiseReduction,
 )
+from ._foundry import FOUNDRY_SCOPE, FoundryAgent
 from ._history import ROLES, Message
+from ._mcp import DEFAULT_APPROVAL_TIMEOUT_S, ApprovalPolicy, McpServer, marked_approvers
 from ._options import (
     ServiceDefault,
     SessionOptions,
@@ -122,6 +124,9 @@ class AgentSettings(CompactRepr):
             (through the API: nowhere until the application configures an SDK) and the
             timeline of ``SessionResult.report()``
             (:class:`~voiceagent.telemetry.Telemetry`; ``Telemetry.off()`` for nothing).
+        mcp_default_approval: What an MCP tool call that needs approval gets when no
+            approver (:func:`voiceagent.approve`) has an opinion, or its approver timed
+            out: False (the default) denies it, True approves it.
     """
 
     greeting: str | None = attrs.field(default=None, validator=_greeting)
@@ -138,6 +143,7 @@ class AgentSettings(CompactRepr):
         factory=Telemetry,
         validator=_instance_of(Telemetry),
     )
+    mcp_default_approval: bool = attrs.field(default=False, validator=_flag)
 
     def __attrs_post_init__(self) -> None:
         window = self.confirm_interruption_ms
@@ -214,6 +220,8 @@ class SessionArgs(TypedDict, total=False):
     reasoning_effort: str | None
     include: Sequence[str] | None
     metadata: Mapping[str, str] | None
+    mcp_servers: Sequence[McpServer] | None
+    foundry_agent: FoundryAgent | None
 
 
 _SESSION_ONLY: Final = frozenset(
@@ -260,10 +268,10 @@ class Agent:
     The settings are every :class:`~voiceagent.options.SessionOptions` field, and the
     :class:`AgentSettings` fields (``greeting``, ``fatal_handler_errors``,
     ``confirm_interruption_ms``, ``min_turn_ms``, ``max_tool_output_chars``,
-    ``event_buffer``, ``reconnect``, ``telemetry``). ``Agent(options=SessionOptions(...))``
-    gives all session options at once (instead of the class's), with keyword arguments
-    still winning. Invalid values,
-    and names that look like a misspelt setting (``instruction = ...``), raise
+    ``event_buffer``, ``reconnect``, ``telemetry``, ``mcp_default_approval``).
+    ``Agent(options=SessionOptions(...))`` gives all session options at once (instead of
+    the class's), with keyword arguments still winning. Invalid values, and names that
+    look like a misspelt setting (``instruction = ...``), raise
     :class:`~voiceagent.errors.ConfigurationError` when the class is defined or the
     instance created, never later on the wire.
 
@@ -280,6 +288,7 @@ class Agent:
         event_buffer: See :class:`AgentSettings`.
         reconnect: See :class:`AgentSettings`.
         telemetry: See :class:`AgentSettings`.
+        mcp_default_approval: See :class:`AgentSettings`.
     """
 
     greeting: str | None = None
@@ -290,11 +299,13 @@ class Agent:
     event_buffer: int = DEFAULT_BUFFER
     reconnect: ReconnectPolicy = ReconnectPolicy()
     telemetry: Telemetry = Telemetry()
+    mcp_default_approval: bool = False
 
     _class_options: dict[str, Any] = {}  # noqa: RUF012 - replaced per subclass
     _class_settings: dict[str, Any] = {}  # noqa: RUF012 - replaced per subclass
     _class_tools: dict[str, ToolMethod] = {}  # noqa: RUF012 - replaced per subclass
     _class_handlers: list[tuple[str, type | str]] = []  # noqa: RUF012 - replaced per subclass
+    _class_approvers: list[tuple[str, Any]] = []  # noqa: RUF012 - replaced per subclass
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -323,6 +334,7 @@ class Agent:
         # Schemas are built now, so a bad tool fails when the class is defined.
         cls._class_tools = collect_tools(cls)
         cls._class_handlers = marked_handlers(cls)
+        cls._class_approvers = marked_approvers(cls)
 
     def __init__(self, *, options: SessionOptions | None = None, **settings: Any) -> None:
         """Create an agent.
@@ -367,6 +379,9 @@ class Agent:
         self._router = EventRouter()
         for attr, key in cls._class_handlers:
             self._router.add(key, getattr(self, attr))
+        self._approvers = ApprovalPolicy()
+        for attr, spec in cls._class_approvers:
+            self._approvers.add_spec(getattr(self, attr), spec)
 
     # -- registration -------------------------------------------------------------
 
@@ -427,6 +442,56 @@ class Agent:
             A decorator that registers the handler and returns it unchanged.
         """
         return self._router.on(event)
+
+    @overload
+    def approve(self, fn: F, /) -> F: ...
+    @overload
+    def approve(
+        self,
+        fn: None = None,
+        /,
+        *,
+        servers: str | Sequence[str] | None = None,
+        timeout: float | None = DEFAULT_APPROVAL_TIMEOUT_S,
+    ) -> Callable[[F], F]: ...
+    def approve(
+        self,
+        fn: F | None = None,
+        /,
+        *,
+        servers: str | Sequence[str] | None = None,
+        timeout: float | None = DEFAULT_APPROVAL_TIMEOUT_S,
+    ) -> F | Callable[[F], F]:
+        """Register a function as an approver of this agent's MCP tool calls:
+        ``@agent.approve`` or ``@agent.approve(servers="deepwiki", timeout=10)``.
+
+        It is asked after the class's approvers; see :func:`voiceagent.approve` for what it
+        takes and returns.
+
+        Args:
+            fn: The function (when used bare).
+            servers: Only requests for these server labels (default: every server).
+            timeout: Seconds it may take before the default decision applies; None for no
+                limit.
+
+        Returns:
+            The function, unchanged.
+
+        Raises:
+            ConfigurationError: A bad ``servers`` or ``timeout``.
+        """
+
+        def register(function: F) -> F:
+            self._approvers.add(function, servers=servers, timeout=timeout)
+            return function
+
+        return register(fn) if fn is not None else register
+
+    @property
+    def approvers(self) -> ApprovalPolicy:
+        """The agent's MCP approvers (class approvers, then those added with
+        :meth:`approve`)."""
+        return self._approvers
 
     @property
     def tools(self) -> ToolRegistry:
@@ -496,7 +561,8 @@ class Agent:
             endpoint=args.get("endpoint"),
             credential=args.get("credential"),
             api_key=args.get("api_key"),
-            scope=args.get("scope") or DEFAULT_SCOPE,
+            scope=args.get("scope")
+            or (FOUNDRY_SCOPE if plan.options.foundry_agent is not None else DEFAULT_SCOPE),
             history=_history_entries(args.get("history", ())),
         )
 

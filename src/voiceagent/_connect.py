@@ -113,16 +113,35 @@ class ConnectionSettings:
         scope: str = DEFAULT_SCOPE,
         model: str | None = None,
         api_version: str | None = None,
+        entra_id_only: bool = False,
     ) -> ConnectionSettings:
         """Resolve the endpoint and credential from arguments and the environment.
 
+        Args:
+            endpoint: The endpoint, or None for the environment's.
+            credential: The credential, or None.
+            api_key: A key (when ``credential`` is None), or None for the environment's.
+            scope: The Entra ID token scope.
+            model: The ``model`` query parameter.
+            api_version: The API version, or None for the SDK's.
+            entra_id_only: Only Microsoft Entra ID will do (Foundry Agent Service): a key
+                argument or credential is an error, and the environment's keys are not
+                used.
+
         Raises:
-            ConfigurationError: No endpoint, or a malformed one.
+            ConfigurationError: No endpoint, or a malformed one; a key where only Entra ID
+                will do.
         """
         url = resolve_endpoint(endpoint)
         owns = False
+        if entra_id_only and (isinstance(credential, AzureKeyCredential) or api_key):
+            raise ConfigurationError(
+                "a Foundry agent (foundry_agent) needs Microsoft Entra ID: pass an async token "
+                "credential (for example azure.identity.aio.DefaultAzureCredential()) or none "
+                "at all, not an API key"
+            )
         if credential is None:
-            key = api_key or _first_env(KEY_VARIABLES)
+            key = None if entra_id_only else api_key or _first_env(KEY_VARIABLES)
             if key:
                 credential = AzureKeyCredential(key)
             else:

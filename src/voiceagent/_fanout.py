@@ -61,12 +61,18 @@ def check_buffer(buffer: object, what: str) -> int:
     return buffer
 
 
+_SDK_CLASSES: dict[str, type] = {}
+
+
 def sdk_event_class(wire: str) -> type:
     """The SDK's class for a server event type (the base ``ServerEvent`` if unknown)."""
-    from azure.ai.voicelive.models import ServerEvent
+    cls = _SDK_CLASSES.get(wire)
+    if cls is None:
+        from azure.ai.voicelive.models import ServerEvent
 
-    mapping: dict[str, type] = getattr(ServerEvent, "__mapping__", {})
-    return mapping.get(wire, ServerEvent)
+        mapping: dict[str, type] = getattr(ServerEvent, "__mapping__", {})
+        cls = _SDK_CLASSES[wire] = mapping.get(wire, ServerEvent)
+    return cls
 
 
 def _sdk_event(raw: Raw) -> object:

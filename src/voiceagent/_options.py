@@ -28,6 +28,7 @@ from ._avatar import Animation, Avatar
 from ._checks import (
     CompactRepr,
     Validator,
+    as_tuple,
     boolean,
     fail,
     instance_of,
@@ -52,6 +53,8 @@ from ._features import (
     StaticInterimResponse,
     check_transcription,
 )
+from ._foundry import FoundryAgent, check_foundry_options
+from ._mcp import McpServer
 from ._to_sdk import TOOL_CHOICES
 from ._turn_detection import TURN_DETECTION_CLASSES, SemanticVad, ServerVad, TurnDetection
 from ._voices import (
@@ -138,6 +141,25 @@ def _tokens(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         integer(1, 4096)(instance, attribute, value)
 
 
+def _mcp_servers_tuple(value: Sequence[McpServer] | None) -> tuple[McpServer, ...] | None:
+    result: tuple[McpServer, ...] | None = as_tuple(value)
+    return result
+
+
+def _mcp_servers(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    what = "a list of McpServer(label, url, ...)"
+    if not isinstance(value, tuple) or not value:
+        raise fail(instance, attribute.name, value, what)
+    labels: set[str] = set()
+    for i, server in enumerate(value):
+        if not isinstance(server, McpServer):
+            raise fail(instance, f"{attribute.name}[{i}]", server, what)
+        if server.label in labels:
+            raise fail(instance, f"{attribute.name}[{i}]", server,
+                       f"a server label not used before ({server.label!r} is)")  # fmt: skip
+        labels.add(server.label)
+
+
 def _tool_choice(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, str) or not _FUNCTION_NAME.fullmatch(value):
         raise fail(instance, attribute.name, value, "'auto', 'none', 'required' or the name "
@@ -200,6 +222,14 @@ class SessionOptions(CompactRepr):
             ``"item.input_audio_transcription.phrases"``, ``"file_search_call.results"``.
         metadata: Up to 16 string pairs (keys <= 64, values <= 512 characters) attached to
             the session and its resource logs.
+        mcp_servers: Remote :class:`McpServer` s whose tools the model may call (the service
+            calls them; the agent approves the calls that need it, see
+            :func:`voiceagent.approve`).
+        foundry_agent: A :class:`FoundryAgent` of a Microsoft Foundry project that answers
+            instead of a Voice Live model (Foundry Agent Service mode). It owns the model,
+            the instructions and the tools, so ``model``, ``instructions``, ``tool_choice``,
+            ``parallel_tool_calls``, ``mcp_servers`` and function tools must stay unset;
+            Microsoft Entra ID is required.
     """
 
     FIELDS: ClassVar[frozenset[str]]
@@ -280,6 +310,13 @@ class SessionOptions(CompactRepr):
         validator=optional(string_map(max_entries=16, max_key=64, max_value=512)),
         hash=False,
     )
+    mcp_servers: tuple[McpServer, ...] | None = attrs.field(
+        default=None, converter=_mcp_servers_tuple, validator=optional(_mcp_servers)
+    )
+    foundry_agent: FoundryAgent | None = attrs.field(
+        default=None,
+        validator=optional(instance_of(FoundryAgent, what="a FoundryAgent(name, project=...)")),
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.voice is not None and not isinstance(self.voice, VOICE_CLASSES):
@@ -288,13 +325,14 @@ class SessionOptions(CompactRepr):
             raise fail(self, "modalities", self.modalities, "a list that includes 'text' "
                        "(audio-only output is not allowed)")  # fmt: skip
         self._check_audio_formats()
+        check_foundry_options(self)
         self._check_model_support()
         transcription = self.input_transcription
         if isinstance(transcription, InputTranscription) and transcription.model is None:
             check_transcription(
                 "SessionOptions.input_transcription",
                 transcription,
-                transcription.model_for(self.model),
+                transcription.model_for(self.answering_model),
             )
 
     def _check_audio_formats(self) -> None:
@@ -317,7 +355,12 @@ class SessionOptions(CompactRepr):
 
     def _check_model_support(self) -> None:
         """Reject features documented for other models (only for models voiceagent knows)."""
-        family = model_family(self.model)
+        family = model_family(self.answering_model)
+        if self.interim_response is not None and family in ("gpt-realtime", "azure-realtime"):
+            raise fail(self, "interim_response", self.interim_response, "None with model "
+                       f"{self.model!r}: realtime audio models do not support interim responses "
+                       "(a cascaded model such as 'gpt-4.1' with an Azure voice, or a "
+                       "foundry_agent, does)")  # fmt: skip
         if family == "unknown":
             return
         restrictions: list[tuple[str, object, bool, str]] = [
@@ -336,6 +379,18 @@ class SessionOptions(CompactRepr):
             if restricted and family != needs:
                 raise fail(self, name, value, f"a setting supported by {needs} models; the "
                            f"model is {self.model!r}")  # fmt: skip
+
+    @property
+    def answering_model(self) -> str:
+        """The model whose rules apply: :attr:`model`, or ``"foundry-agent"`` (no model
+        family) when a :attr:`foundry_agent` answers."""
+        return "foundry-agent" if self.foundry_agent is not None else self.model
+
+    @property
+    def connect_model(self) -> str | None:
+        """The connection's ``model`` query parameter: None with a :attr:`foundry_agent`
+        (the agent's own model answers)."""
+        return None if self.foundry_agent is not None else self.model
 
     @property
     def manual_turns(self) -> bool:
@@ -365,13 +420,22 @@ class SessionOptions(CompactRepr):
     def connect_query(self) -> dict[str, str]:
         """Extra query parameters the connection needs for these options (may be empty).
 
+        A :attr:`foundry_agent` is named here (``agent-name``, ``agent-project-name``...).
         Client-referenced echo cancellation is a preview feature that must be requested
-        with ``features=client_ec_reference:true``.
+        with ``features=client_ec_reference:true``, and MCP servers with
+        ``features=mcp_preview:true`` (as the SDK's MCP sample does); several features are
+        joined with commas.
         """
+        query = {} if self.foundry_agent is None else self.foundry_agent.query()
+        features = []
         echo = self.echo_cancellation
         if isinstance(echo, EchoCancellation) and echo.reference_source == "client":
-            return {"features": "client_ec_reference:true"}
-        return {}
+            features.append("client_ec_reference:true")
+        if self.mcp_servers:
+            features.append("mcp_preview:true")
+        if features:
+            query["features"] = ",".join(features)
+        return query
 
     def evolve(self, **changes: Any) -> SessionOptions:
         """A copy with ``changes`` applied, validated like a new instance.
@@ -466,6 +530,7 @@ def to_request_session(
         input_audio_sampling_rate=input_audio_sampling_rate,
         output_audio_format=output_audio_format,
     )
+    tools = [*tools, *(server.to_sdk() for server in options.mcp_servers or ())]
     _check_tools(options, tools)
 
     session: dict[str, Any] = {}
@@ -500,7 +565,7 @@ def to_request_session(
         session["input_audio_transcription"] = (
             None
             if transcription is None
-            else to_sdk.transcription_to_sdk(transcription, options.model)
+            else to_sdk.transcription_to_sdk(transcription, options.answering_model)
         )
     put("temperature", options.temperature)
     put("max_response_output_tokens", options.max_output_tokens)
@@ -545,9 +610,11 @@ def _check_tools(options: SessionOptions, tools: Sequence[sdk.Tool]) -> None:
                 f"invalid tools[{i}]: {tool!r}; expected an azure.ai.voicelive.models tool "
                 "such as FunctionTool(name=..., description=..., parameters=...)"
             )
-        key = str(tool.get("name") or tool.get("server_label") or "")
-        if key and key in names:
-            raise ConfigurationError(f"duplicate tool name {key!r} in tools[{i}]")
+        # Function names and MCP server labels are separate namespaces.
+        name = str(tool.get("name") or tool.get("server_label") or "")
+        key = f"{tool.get('type')}:{name}"
+        if name and key in names:
+            raise ConfigurationError(f"duplicate tool name {name!r} in tools[{i}]")
         names.add(key)
     choice = options.tool_choice
     if choice is not None and choice not in TOOL_CHOICES:

@@ -95,6 +95,12 @@ def resolve(
         options = agent.options.evolve(**overrides) if overrides else agent.options
     except (ConfigurationError, TypeError) as exc:
         raise ConfigurationError(f"{type(agent).__qualname__}.session(): {exc}") from None
+    if options.foundry_agent is not None and len(agent.tools):
+        raise ConfigurationError(
+            f"{type(agent).__qualname__}: function tools ({', '.join(agent.tools.names())}) "
+            f"cannot be used with foundry_agent={options.foundry_agent!r}: the Foundry agent "
+            "answers and calls its own tools; declare them on the agent in the Foundry project"
+        )
     audio_out = "audio" in options.effective_modalities
     input_format = None if source is None else _input_wire(source.format, options)
     output_format = _output_wire(None if sink is None else sink.format, options)

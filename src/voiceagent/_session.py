@@ -37,6 +37,7 @@ from ._connect import ConnectionSettings, open_connection
 from ._executor import Executor, ToolRunner, message_item
 from ._fanout import DEFAULT_BUFFER, EventBus, EventStream, check_buffer
 from ._history import History, HistoryEntry, Message, SessionResult
+from ._mcp_session import MCP_WIRE_TYPES, McpRuntime
 from ._player import Player
 from ._reconnect import ReconnectPolicy, answer_owed, replay_events
 from ._recorder import Recorder
@@ -92,6 +93,10 @@ _REPORT_WAIT_S: Final = 0.5
 _CONFIGURE_TIMEOUT_S: Final = 15.0
 _CLOSE_TIMEOUT_S: Final = 5.0
 _HARMLESS_ERRORS: Final = frozenset({"response_cancel_not_active"})
+_PLAYED_EPSILON_MS: Final = 0.5
+"""Queued audio shorter than this counts as played (float sums)."""
+_AUDIO_ENDS: Final = frozenset({"response.audio.done", "response.done"})
+"""Events after which the clock looks at playback again (it waits while nothing is queued)."""
 _QUIET_POLL_S: Final = 0.05
 """How often a session about to change connections looks for a quiet moment."""
 SINK_STALL_S: Final = 10.0
@@ -185,6 +190,19 @@ class AgentSession:
         self._policy: ReconnectPolicy = plan.reconnect
         fmt = plan.input_format
         self._uplink = Uplink(0 if fmt is None else fmt.bytes_for_ms(self._policy.buffer_ms))
+        # MCP servers: the service calls their tools; this runs the approvals (_mcp.py).
+        self._mcp: McpRuntime | None = None
+        if plan.options.mcp_servers:
+            self._mcp = McpRuntime(
+                plan.options.mcp_servers,
+                agent.approvers,
+                default=agent.mcp_default_approval,
+                session=self,
+                publish=self._publish,
+                post=self._uplink.post,
+                expect_response=self._expect_response,
+                request_response=self._request_response,
+            )
         self._settings: ConnectionSettings | None = None
         self._link: _Link | None = None
         self._executor: Executor | None = None
@@ -440,7 +458,9 @@ class AgentSession:
         tg: TaskGroup | None = None
         try:
             settings = ConnectionSettings.resolve(
-                model=self.plan.options.model, **self._connect_args
+                model=self.plan.options.connect_model,
+                entra_id_only=self.plan.options.foundry_agent is not None,
+                **self._connect_args,
             )
             self._settings = settings
             stack.push_async_callback(settings.aclose)
@@ -462,6 +482,8 @@ class AgentSession:
             tg = anyio.create_task_group()
             await tg.__aenter__()
             self._tg = self._tools.task_group = tg
+            if self._mcp is not None:
+                self._mcp.task_group = tg
             for loop in (
                 self._bus.run,
                 self._link_loop,
@@ -737,6 +759,8 @@ class AgentSession:
         if self._barrier_pending:
             link.wire.post({"type": "session.update", "session": {}})
         self._requests.clear()
+        if self._mcp is not None:
+            self._mcp.reset()
         self._link = link
         self._uplink.attach(link.wire)
         self._execute(
@@ -791,7 +815,8 @@ class AgentSession:
 
     def _quiet(self) -> bool:
         """Nobody speaks and nothing runs: a good moment to change connections."""
-        return self._machine.state is t.TurnState.IDLE and not self._tools.running
+        mcp_busy = self._mcp is not None and self._mcp.busy  # a call runs at the service
+        return self._machine.state is t.TurnState.IDLE and not self._tools.running and not mcp_busy
 
     async def _close_current_link(self) -> None:
         link, self._link = self._link, None
@@ -880,7 +905,11 @@ class AgentSession:
             if isinstance(event, ServiceErrorReported):
                 self._on_error(event)
             executor.publish(event)
+        if self._mcp is not None and kind in MCP_WIRE_TYPES:
+            self._mcp.on_wire(raw, now)
         self._bus.publish_wire(raw, kind)
+        if kind in _AUDIO_ENDS:
+            self._wake_clock()
         self._maybe_finish()
 
     def _on_error(self, error: ServiceErrorReported) -> None:
@@ -910,15 +939,22 @@ class AgentSession:
                 continue
             now = anyio.current_time()
             played = player.played_ms()
+            pending = machine.playback.pending_ms(played)
+            delay: float | None
             if player.reports_position:
                 delay = _REPORT_WAIT_S
+            elif pending > _PLAYED_EPSILON_MS:
+                # Wake when the queued audio should have played out, not every frame:
+                # progress matters at the end of playback, and barge-in reads the sink's
+                # position itself.
+                delay = max(_CLOCK_S, pending / 1000)
             else:
-                # Wake when the queued audio should have played out (or at the deadline),
-                # not every frame: progress matters at the end of playback, and barge-in
-                # reads the sink's position itself.
-                delay = max(_CLOCK_S, machine.playback.pending_ms(played) / 1000)
+                # Nothing queued: nothing can move until the answer's audio ends (the
+                # receive loop wakes the clock) or the turn changes.
+                delay = None
             if deadline is not None:
-                delay = min(delay, max(0.0, deadline - now))
+                until = max(0.0, deadline - now)
+                delay = until if delay is None else min(delay, until)
             await self._clock_wait(delay)
             now = anyio.current_time()
             played = player.played_ms()
@@ -999,6 +1035,17 @@ class AgentSession:
             del self._requests[next(iter(self._requests))]
         return event_id
 
+    def _expect_response(self) -> None:
+        """The service starts a response by itself (it answers an MCP approval)."""
+        if self._reason is None:
+            self._execute(self._machine.handle(t.ResponseRequested(), anyio.current_time()))
+
+    def _request_response(self) -> None:
+        """Ask for an answer the machine did not ask for (after the MCP calls' results)."""
+        if self._reason is None:
+            now = anyio.current_time()
+            self._execute([*self._machine.handle(t.ResponseRequested(), now), t.CreateResponse()])
+
     def _on_committed(self) -> None:
         self._uncommitted_ms = 0.0
         self._uplink.committed()
@@ -1014,6 +1061,8 @@ class AgentSession:
         if not (self._ending or self._source_done):
             return
         if self._machine.state is not t.TurnState.IDLE or self._tools.running:
+            return
+        if self._mcp is not None and self._mcp.busy:
             return
         if self._uplink.wire is None:
             return  # reconnecting: an answer may still be owed

@@ -7,6 +7,7 @@
 - ``voiceagent emulator``: the Voice Live emulator as a standalone server.
 - ``voiceagent serve file.py:Agent``: the agent as a web service (a browser page and the
   browser protocol over WebSocket, health, readiness and metrics), draining on SIGTERM.
+- ``voiceagent transcribe FILE.wav|--mic``: speech to text, one line per turn.
 
 Bad usage (a missing file, a bad target, a missing device or extra) gets a one-line error
 and exit code 2; a conversation that fails (refused credential, lost connection) exit
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_run(commands)
     _add_emulator(commands)
     _add_serve(commands)
+    _add_transcribe(commands)
     return parser
 
 
@@ -319,6 +321,63 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
 
 
+_EPILOG_TRANSCRIBE = """\
+examples:
+  voiceagent transcribe call.wav --language en-US
+  voiceagent transcribe --mic --json
+  voiceagent transcribe call.wav --emulator --script script.py
+
+One line per turn, as the service's voice activity detection cuts them (--one-turn: the
+whole input as one turn). No agent answers: it is a Voice Live session whose turns never
+create responses, with input transcription on.
+"""
+
+
+def _add_transcribe(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    transcribe = commands.add_parser(
+        "transcribe",
+        help="transcribe a WAV file or the microphone, one line per turn",
+        description="Transcribe speech with Voice Live (no agent answers).",
+        epilog=_EPILOG_TRANSCRIBE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    transcribe.add_argument("file", metavar="FILE.wav", nargs="?", help="the audio to transcribe")
+    transcribe.add_argument(
+        "--mic", action="store_true", help="transcribe the microphone (needs the audio extra)"
+    )
+    transcribe.add_argument(
+        "--mic-device", metavar="DEVICE", help="input device: index or part of its name"
+    )
+    transcribe.add_argument(
+        "--realtime", action="store_true", help="send FILE.wav at real-time pace"
+    )
+    transcribe.add_argument(
+        "--language", help="the language: en-US, en, or a comma list to detect among"
+    )
+    transcribe.add_argument(
+        "--transcription-model",
+        metavar="MODEL",
+        help="azure-speech (default for cascaded models), mai-transcribe, whisper-1, "
+        "gpt-4o-transcribe... (the last ones with a gpt-realtime --model)",
+    )
+    transcribe.add_argument(
+        "--model", help="the session's model (default: gpt-4.1-mini, a cascaded model)"
+    )
+    transcribe.add_argument(
+        "--one-turn", action="store_true", help="no voice activity detection: one turn"
+    )
+    transcribe.add_argument("--json", action="store_true", help="one JSON object per line")
+    transcribe.add_argument(
+        "--emulator", action="store_true", help="talk to the emulator instead of Azure"
+    )
+    transcribe.add_argument(
+        "--script",
+        metavar="SCRIPT",
+        help="what the emulator hears in each turn: script.py or script.py:name, defining "
+        "`script = Script(Turn(hears=...), ...)`",
+    )
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -447,6 +506,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "emulator":
         return _emulator_command(args)
+    if args.command == "transcribe":
+        from ._cli.transcribe import transcribe_command
+
+        return transcribe_command(args)
     if args.command == "demo" and args.save_question:
         return _save_question(args.save_question)
     args.speed_given = "speed" in vars(args)

@@ -23,6 +23,13 @@ __all__ = [
     "Event",
     "EventsDropped",
     "Interrupted",
+    "McpApprovalDecided",
+    "McpApprovalRequested",
+    "McpCallCompleted",
+    "McpCallFailed",
+    "McpCallStarted",
+    "McpToolsListFailed",
+    "McpToolsListed",
     "Reconnected",
     "Reconnecting",
     "ServiceErrorReported",
@@ -367,3 +374,137 @@ class AvatarAnimation(Event):
     audio_offset_ms: int | None = None
     viseme_id: int | None = None
     frames: Any = None
+
+
+# -- MCP servers (the service calls their tools; the agent approves the calls) ----------------
+
+
+@attrs.frozen(kw_only=True)
+class McpToolsListed(Event):
+    """The service listed the tools of one of the session's MCP servers.
+
+    Attributes:
+        server_label: The server's label.
+        tools: The names of the tools the model may call (``allowed_tools`` applied).
+        item_id: The ``mcp_list_tools`` conversation item.
+    """
+
+    server_label: str
+    tools: tuple[str, ...]
+    item_id: str
+
+
+@attrs.frozen(kw_only=True)
+class McpToolsListFailed(Event):
+    """The service could not list the tools of one of the session's MCP servers (it is
+    unreachable, refused the headers, ...): the model cannot call its tools.
+
+    Attributes:
+        server_label: The server's label.
+        item_id: The ``mcp_list_tools`` conversation item.
+    """
+
+    server_label: str
+    item_id: str
+
+
+@attrs.frozen(kw_only=True)
+class McpApprovalRequested(Event):
+    """The model wants to call an MCP tool that needs the agent's approval; the agent's
+    approvers decide (:func:`voiceagent.approve`).
+
+    Attributes:
+        item_id: The ``mcp_approval_request`` item (the approval answers it).
+        server_label: The server's label.
+        name: The tool's name.
+        arguments: The JSON arguments the model wants to call it with.
+    """
+
+    item_id: str
+    server_label: str
+    name: str
+    arguments: str
+
+
+@attrs.frozen(kw_only=True)
+class McpApprovalDecided(Event):
+    """The agent answered an approval request (the answer went to the service).
+
+    Attributes:
+        item_id: The ``mcp_approval_request`` item.
+        server_label: The server's label.
+        name: The tool's name.
+        arguments: The JSON arguments.
+        approved: Whether the call may run.
+        decided_by: ``"approver"`` (an approver said so), ``"default"`` (no approver had
+            an opinion: ``Agent.mcp_default_approval`` applied), ``"timeout"`` (the
+            approver took longer than its timeout: the default applied) or ``"error"``
+            (the approver raised: the call was denied).
+    """
+
+    item_id: str
+    server_label: str
+    name: str
+    arguments: str
+    approved: bool
+    decided_by: str
+
+
+@attrs.frozen(kw_only=True)
+class McpCallStarted(Event):
+    """The service started running an MCP tool call.
+
+    Attributes:
+        item_id: The ``mcp_call`` item.
+        server_label: The server's label.
+        name: The tool's name.
+        arguments: The JSON arguments.
+    """
+
+    item_id: str
+    server_label: str
+    name: str
+    arguments: str
+
+
+@attrs.frozen(kw_only=True)
+class McpCallCompleted(Event):
+    """An MCP tool call returned; the model reads its output in the next answer.
+
+    Attributes:
+        item_id: The ``mcp_call`` item.
+        server_label: The server's label.
+        name: The tool's name.
+        arguments: The JSON arguments.
+        output: What the tool returned, as the service reported it.
+        duration_s: From the call's start to its result, as seen by the session.
+    """
+
+    item_id: str
+    server_label: str
+    name: str
+    arguments: str
+    output: str
+    duration_s: float
+
+
+@attrs.frozen(kw_only=True)
+class McpCallFailed(Event):
+    """An MCP tool call failed (the server refused it, was unreachable, the tool raised);
+    the model reads the error in the next answer.
+
+    Attributes:
+        item_id: The ``mcp_call`` item.
+        server_label: The server's label.
+        name: The tool's name.
+        arguments: The JSON arguments.
+        error: The service's error message.
+        duration_s: From the call's start to its failure, as seen by the session.
+    """
+
+    item_id: str
+    server_label: str
+    name: str
+    arguments: str
+    error: str
+    duration_s: float

@@ -31,6 +31,8 @@ from ._features import InputTranscription as InputTranscription
 from ._features import LlmInterimResponse as LlmInterimResponse
 from ._features import NoiseReduction as NoiseReduction
 from ._features import StaticInterimResponse as StaticInterimResponse
+from ._foundry import FoundryAgent as FoundryAgent
+from ._mcp import McpServer as McpServer
 from ._options import SERVICE_DEFAULT as SERVICE_DEFAULT
 from ._options import ServiceDefault as ServiceDefault
 from ._options import SessionOptions as SessionOptions
@@ -62,9 +64,11 @@ __all__ = [
     "AzureStandardVoice",
     "EchoCancellation",
     "EndOfUtterance",
+    "FoundryAgent",
     "IceServer",
     "InputTranscription",
     "LlmInterimResponse",
+    "McpServer",
     "NoiseReduction",
     "OpenAIVoice",
     "SemanticVad",

@@ -4,6 +4,7 @@ failures, every event parsed by the real SDK into its model class."""
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -289,3 +290,15 @@ async def test_an_approval_for_an_unknown_request_is_an_error() -> None:
         [error] = await recv_until(conn, "error")
         assert error.error.code == "item_not_found"
         assert error.error.param == "item.approval_request_id"
+
+
+async def test_session_updated_does_not_echo_the_servers_credentials() -> None:
+    secret = "tok-3b9f1"
+    tools = [deepwiki(headers={"Authorization": f"Bearer {secret}"}, authorization=secret)]
+    async with session(Script(), tools) as (_conn, events):
+        updated = events[0]
+        [tool] = updated.session.tools
+        assert tool.server_label == "deepwiki"
+        assert tool.headers is None
+        assert tool.authorization is None
+        assert secret not in json.dumps(updated.as_dict())

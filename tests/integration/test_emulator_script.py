@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 from typing import TYPE_CHECKING, Any
 
 from azure.ai.voicelive.aio import connect
 
-from voiceagent.testing import Emulator, Faults, ResponseFailure, Script, ToolCall, Turn
+from voiceagent.testing import (
+    Emulator,
+    Faults,
+    ResponseFailure,
+    Script,
+    ToolCall,
+    Turn,
+    synthesize,
+)
 
 from ..helpers import create_item, recv_until, type_of, types
 from .test_emulator_events import manual
@@ -121,3 +130,23 @@ async def test_a_failure_cancelled_during_its_delay_still_fails_the_next_respons
         await conn.response.create()
         [*_, done] = await recv_until(conn, "response.done")
         assert done.response.status == "completed"
+
+
+async def test_an_unscripted_audio_turn_gets_a_spoken_answer_of_seconds() -> None:
+    # The SDK's live tests expect a real model's answer: more than 50 KB of pcm16 (about a
+    # second) and 10 KB of G.711. A one-word acknowledgement was shorter than that.
+    async with (
+        Emulator(speed=None) as emu,
+        connect(endpoint=emu.endpoint, credential=emu.credential) as conn,
+    ):
+        await manual(conn)
+        await conn.input_audio_buffer.append(
+            audio=base64.b64encode(synthesize("Hello there.").audio).decode()
+        )
+        await conn.input_audio_buffer.commit()
+        await conn.response.create()
+        events = await recv_until(conn, "response.done")
+        audio = sum(len(e.delta) for e in events if type_of(e) == "response.audio.delta")
+        assert audio / 48 >= 2000
+        [done] = [e for e in events if type_of(e) == "response.audio_transcript.done"]
+        assert done.transcript == "I heard you, but I need a script to answer."

@@ -221,9 +221,11 @@ async def test_nothing_sent_can_come_back_over_the_receive_limit() -> None:
 async def test_a_subscriber_and_a_handler_that_never_return_hold_nothing_up(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    long_story = f"{STORY} {STORY}"  # 1600 audio deltas of 10 ms: more than a buffer holds
+    long_story = (
+        f"{STORY} {STORY}"  # 1600 audio deltas of 10 ms, all sent at once: more than a buffer holds
+    )
     script = Script(Turn(hears="Tell me a story.", says=long_story), Turn(hears=STOP, says=OKAY))
-    async with Emulator(speed=8.0, script=script, audio_chunk_ms=10) as emu:
+    async with Emulator(speed=None, script=script, audio_chunk_ms=10) as emu:
         agent = Agent(turn_detection=ServerVad(silence_duration_ms=300))
         interruptions: list[Interrupted] = []
         agent.on(Interrupted)(interruptions.append)

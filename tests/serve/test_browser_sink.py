@@ -55,6 +55,7 @@ async def sinks(
         await hand(send, sink)
         async with anyio.create_task_group() as tg:
             tg.start_soon(outbox.run, websocket)
+            tg.start_soon(hang_up_when_closed, sink, websocket)
             while True:
                 message = await websocket.receive()
                 if message["type"] == "websocket.disconnect":
@@ -73,6 +74,12 @@ async def sinks(
 
 async def hand(send: MemoryObjectSendStream[BrowserSink], sink: BrowserSink) -> None:
     await send.send(sink)
+
+
+async def hang_up_when_closed(sink: BrowserSink, websocket: WebSocket) -> None:
+    """Once the check closed the sink, the server ends the connection (as the app does)."""
+    await until(lambda: sink.closed, timeout=120)
+    await websocket.close()
 
 
 async def test_browser_sink_passes_the_sink_contract() -> None:

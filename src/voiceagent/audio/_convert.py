@@ -232,8 +232,10 @@ class Reframer:
     def push(self, data: bytes | bytearray | memoryview) -> list[bytes]:
         """Add ``data``; return every complete frame now available, in order."""
         buffer = self._buffer
-        buffer += data
         size = self._frame_bytes
+        if not buffer and len(data) == size:  # the common case: frames already that size
+            return [data if isinstance(data, bytes) else bytes(data)]
+        buffer += data
         if len(buffer) < size:
             return []
         end = len(buffer) - len(buffer) % size

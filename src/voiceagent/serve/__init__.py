@@ -41,7 +41,8 @@ returns. An endpoint runs its conversation like this::
 - :meth:`Conversation.new_session` makes the session from the app's agent factory and
   connection settings; :meth:`Conversation.run` enters it and runs it to its end. Its
   events drive the metrics (turns, latency, interruptions, tool durations, errors);
-  ``on_event`` sees every event too, in order.
+  ``on_event`` sees each of its voiceagent events (:mod:`voiceagent.events`) too, in
+  order.
 - On shutdown (SIGTERM to ``voiceagent serve``) the host drains
   (:meth:`SessionHost.drain`): new connections are refused, ``/readyz`` answers 503, live
   conversations get ``drain_timeout`` seconds to end; the rest are stopped

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import time
 from typing import TYPE_CHECKING, Protocol
 
@@ -246,7 +247,8 @@ class BrowserSink(AudioSinkBase):
     with the clock, up to ``extrapolate_ms`` past the last report and never past the audio
     sent: a barge-in then truncates where the listener is, not where the last report was.
     It never goes down: a report behind an advanced position holds it until playback
-    catches up.
+    catches up. From :meth:`pause` to :meth:`resume` it does not move at all (what the
+    client played while the pause was on its way counts after the resume).
 
     Positions are kept per epoch (one epoch per clear): the client's reports of the
     cleared audio that it played while the ``clear`` was on its way do not count, so right
@@ -344,8 +346,9 @@ class BrowserSink(AudioSinkBase):
     def clear(self) -> None:
         """Drop the audio not yet sent and tell the client to flush its queue now."""
         self._outbox.drop_audio()
-        # The epoch starts where the session last saw playback (what it truncates to).
-        self._frozen = max(self._position, int(self._samples()))
+        # The epoch starts where the session last saw playback (what it truncates to),
+        # rounded up so that the position never goes down by even a fraction of a sample.
+        self._frozen = math.ceil(self._samples())
         self._position = self._frozen
         self._returned = self._frozen
         self._client_playing = False
@@ -358,6 +361,10 @@ class BrowserSink(AudioSinkBase):
             self._listener()
 
     def _samples(self) -> float:
+        if self._paused:
+            # Held where pause() found it: reports of what the client played while the
+            # pause was on its way count once playback resumes.
+            return self._returned
         position = float(self._position)
         if self._client_playing and self._acked and not self._paused and self._horizon_s:
             elapsed = min(time.monotonic() - self._report_at, self._horizon_s)
@@ -413,8 +420,10 @@ class BrowserSink(AudioSinkBase):
             await self._wait()
 
     def pause(self) -> None:
-        """Tell the client to hold playback (the queue stays)."""
+        """Tell the client to hold playback (the queue stays); :meth:`played_ms` holds
+        from now until :meth:`resume`."""
         if not self._paused:
+            self._samples()  # the position now, held while paused
             self._paused = True
             self._outbox.put_urgent(dumps({"type": "pause"}))
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import aiohttp
 import anyio
+import anyio.lowlevel
 
 from ._protocol import PROTOCOL_VERSION
 
@@ -103,7 +104,8 @@ class BrowserClient:
             if self.welcome.get("protocol") != PROTOCOL_VERSION:
                 raise ConnectionError(f"unexpected first message: {self.welcome!r}")
         except BaseException:
-            await self._http.close()
+            with anyio.CancelScope(shield=True):
+                await self._http.close()
             raise
         self._rate = int(self.welcome["output"]["sample_rate"])
         self._input_rate = int(self.welcome["input"]["sample_rate"])
@@ -128,17 +130,28 @@ class BrowserClient:
 
     async def close(self) -> None:
         """Hang up (if still connected) and release the connection."""
-        if self._ws is not None and not self._ws.closed:
-            with anyio.CancelScope(shield=True), anyio.move_on_after(5):
-                await self._ws.close()
-        if self._tg is not None:
-            tg, self._tg = self._tg, None
-            tg.cancel_scope.cancel()
-            await tg.__aexit__(None, None, None)
-        if self._http is not None:
+        try:
+            if self._ws is not None and not self._ws.closed:
+                with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+                    await self._ws.close()
+            if self._tg is not None:
+                tg, self._tg = self._tg, None
+                tg.cancel_scope.cancel()
+                await tg.__aexit__(None, None, None)
+        finally:
             with anyio.CancelScope(shield=True):
-                await self._http.close()
-            self._http = None
+                if self._ws is not None:
+                    if not self._ws.closed:
+                        with anyio.move_on_after(5):
+                            await self._ws.close()
+                    self.close_code = self._ws.close_code
+                    self._closed.set()
+                if self._http is not None:
+                    await self._http.close()
+                    self._http = None
+                    # The transports close their sockets on the loop's next turn (aiohttp's
+                    # advice for a clean shutdown): give them that turn.
+                    await anyio.lowlevel.checkpoint()
 
     # -- sending ----------------------------------------------------------------------------
 

@@ -15,7 +15,6 @@ import inspect
 import logging
 import secrets
 import time
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
@@ -60,26 +59,6 @@ STOP_SHUTDOWN: Final = "shutdown"
 _conversation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "voiceagent_conversation_id", default=None
 )
-_conversation: contextvars.ContextVar[Conversation | None] = contextvars.ContextVar(
-    "voiceagent_conversation", default=None
-)
-_hooked: weakref.WeakSet[Agent] = weakref.WeakSet()
-"""Agents whose router hands their sessions' events to the running conversation."""
-
-
-async def _route(event: Event) -> None:
-    """A handler for every voiceagent event of a hooked agent's sessions: it goes to the
-    conversation the session runs in (none outside a served conversation)."""
-    conversation = _conversation.get()
-    if conversation is not None:
-        await conversation._deliver(event)
-
-
-def _hook(agent: Agent) -> None:
-    """Register :func:`_route` on ``agent`` once (an agent may serve many conversations)."""
-    if agent not in _hooked:
-        agent.router.add(Event, _route)
-        _hooked.add(agent)
 
 
 def current_conversation_id() -> str | None:
@@ -278,14 +257,14 @@ class Conversation:
             raise RuntimeError(f"conversation {self.id} already ran a session")
         self.session = session
         self._on_event = on_event
-        _hook(session.agent)
+        # A handler of this session for voiceagent's own events: they reach the endpoint
+        # through the session's dispatcher, in order, and the SDK's raw events are not
+        # queued for anybody.
+        session.on(Event)(self._deliver)
         metrics = self.host.metrics
         started = False
         failure: BaseException | None = None
-        # The session's tasks start inside this context, so its event dispatcher finds
-        # this conversation (see _route): no subscription, so the SDK's own events are
-        # not queued for nobody.
-        tokens = (_conversation_id.set(self.id), _conversation.set(self))
+        token = _conversation_id.set(self.id)
         try:
             with anyio.CancelScope() as scope:
                 self._run_scope = scope
@@ -300,8 +279,7 @@ class Conversation:
                         failure = exc
         finally:
             self._run_scope = None
-            _conversation.reset(tokens[1])
-            _conversation_id.reset(tokens[0])
+            _conversation_id.reset(token)
         result = session.result()
         self.result = result
         if failure is not None:

@@ -126,16 +126,37 @@ async def running(
     server = DrainingServer(
         uvicorn.Config(app, host=host, port=port, **config), handle_signals=False
     )
+    stopped = anyio.Event()
+
+    async def serve() -> None:
+        try:
+            await server.serve()
+        finally:
+            stopped.set()
+
     async with anyio.create_task_group() as tg:
-        tg.start_soon(server.serve)
+        tg.start_soon(serve)
         while not server.started:
-            if tg.cancel_scope.cancel_called:
-                break
+            if stopped.is_set():
+                raise RuntimeError(f"the server could not start on {host}:{port}")
             await anyio.sleep(0.01)
         try:
             yield server
         finally:
+            # Even when the block failed: a graceful shutdown closes the listening socket
+            # and the connections, which cancelling uvicorn would leave open.
             server.should_exit = True
+            with anyio.CancelScope(shield=True), anyio.move_on_after(config_timeout(server)):
+                await stopped.wait()
+
+
+def config_timeout(server: DrainingServer) -> float:
+    """How long a graceful stop of ``server`` may take: its app's drain, plus a margin."""
+    try:
+        host = SessionHost.of(server.config.loaded_app)
+    except (LookupError, AttributeError):
+        return 10.0
+    return host.drain_timeout + 2 * host.stop_timeout + 10.0
 
 
 def _exit_quietly(signum: int, frame: Any) -> None:

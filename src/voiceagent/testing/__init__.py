@@ -19,6 +19,8 @@ from ._audio_checks import check_audio_source as check_audio_source
 from ._connection import EmulatorConnection as EmulatorConnection
 from ._emulator import Emulator as Emulator
 from ._emulator import EmulatorTokenCredential as EmulatorTokenCredential
+from ._expect import Expect as Expect
+from ._expect import ExpectationFailed as ExpectationFailed
 from ._faults import Disconnect as Disconnect
 from ._faults import Faults as Faults
 from ._faults import ServerWarning as ServerWarning
@@ -27,6 +29,10 @@ from ._faults import Warn as Warn
 from ._mcp import McpCall as McpCall
 from ._mcp import McpServer as McpServer
 from ._mcp import McpTool as McpTool
+from ._runner import ConversationResult as ConversationResult
+from ._runner import TurnRecord as TurnRecord
+from ._runner import UserSays as UserSays
+from ._runner import run_conversation as run_conversation
 from ._script import ReplyContext as ReplyContext
 from ._script import ResponseFailure as ResponseFailure
 from ._script import Script as Script
@@ -43,10 +49,13 @@ __all__ = [
     "AcsCall",
     "AcsCallSimulator",
     "CallAutomationFake",
+    "ConversationResult",
     "Disconnect",
     "Emulator",
     "EmulatorConnection",
     "EmulatorTokenCredential",
+    "Expect",
+    "ExpectationFailed",
     "Faults",
     "McpCall",
     "McpServer",
@@ -59,12 +68,15 @@ __all__ = [
     "ToolCall",
     "TranscriptionFailure",
     "Turn",
+    "TurnRecord",
     "TwilioCall",
     "TwilioCallSimulator",
+    "UserSays",
     "Warn",
     "WordTiming",
     "check_audio_sink",
     "check_audio_source",
+    "run_conversation",
     "service",
     "synthesize",
 ]

@@ -82,6 +82,16 @@ class Playout:
         """Milliseconds of agent audio heard so far (as of the last :meth:`advance`)."""
         return self.format.ms_for_bytes(len(self.heard))
 
+    def heard_ms_at(self, now: float) -> float:
+        """Milliseconds heard by ``now``, without playing anything (marks do not stop the
+        audio: they pass as it plays)."""
+        heard = len(self.heard)
+        if self._start is not None:
+            fmt = self.format
+            due = int((now - self._start) * fmt.sample_rate + _EPSILON) * fmt.block_align
+            heard += min(max(0, due), self._queued)
+        return self.format.ms_for_bytes(heard)
+
     @property
     def queued_ms(self) -> float:
         """Milliseconds buffered and not yet played."""

@@ -18,7 +18,8 @@ from ._config import apply_session_update, default_session, input_format, output
 from ._config import response_config as make_response_config
 from ._conversation import Conversation, StoredItem, message_text, validate_client_item
 from ._faults import Disconnect, ServerWarning, Warn
-from ._mcp import listed_tools, run_call
+from ._foundry import agent_config
+from ._mcp import listed_tools, run_call, without_secrets
 from ._protocol import ProtocolError, describe, error_event, new_id, unknown_event_type
 from ._responses import Response
 from ._script import Fail, Mcp, Output, ResponseFailure, ScriptRunner
@@ -101,6 +102,9 @@ class EmulatorConnection:
         self.session: dict[str, Any] = default_session(
             model=model, session_id=new_id("sess"), expires_at=expires_at
         )
+        agent = agent_config(query)
+        if agent is not None:
+            self.session["agent"] = agent
         self.conversation = Conversation()
         self.conversation_id = new_id("conv")
         self.received: list[dict[str, Any]] = []
@@ -300,14 +304,15 @@ class EmulatorConnection:
         if self.closed:
             return
         self.closed_by = "server"
-        if code != 1006:
-            self.closed = True
-            self.close_code = code
-            with anyio.CancelScope(shield=True):
+        self.close_code = code
+        try:
+            if code != 1006:
+                self.closed = True
+                # Not shielded: a cancelled emulator (Ctrl-C) must not wait for a client
+                # that will never answer the close frame.
                 await self._ws.close(code=code, message=reason.encode())
-        else:
-            self.close_code = 1006
-        self._close_now()
+        finally:
+            self._close_now()
 
     async def expire(self) -> None:
         """End the session as the service does at ``expires_at``: an ``error`` event
@@ -352,7 +357,7 @@ class EmulatorConnection:
             self._tg = tg
             if self.expires_in is not None:
                 tg.start_soon(self._expire_later, self.expires_in)
-            await self.emit({"type": "session.created", "session": self.session})
+            await self.emit({"type": "session.created", "session": without_secrets(self.session)})
             async for msg in self._ws:
                 if msg.type == WSMsgType.TEXT:
                     await self._receive(msg.data)
@@ -481,7 +486,7 @@ class EmulatorConnection:
         self._input_fmt = input_format(session)
         if (session.get("turn_detection"), self._input_fmt) != before:
             self._reconfigure_vad()
-        await self.emit({"type": "session.updated", "session": self.session})
+        await self.emit({"type": "session.updated", "session": without_secrets(self.session)})
         await self._list_mcp_tools()
 
     # ----------------------------------------------------------------- MCP

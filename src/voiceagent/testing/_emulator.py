@@ -15,6 +15,7 @@ from azure.core.credentials import AccessToken, AzureKeyCredential
 from ..errors import EmulatorError
 from ._connection import EmulatorConnection
 from ._faults import Faults
+from ._foundry import AGENT_MODEL, agent_refusal
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -358,6 +359,14 @@ class Emulator:
         if not self._authorized(request):
             self._reject(401, request.path)
             return web.json_response(_UNAUTHORIZED, status=401)
+        bearer = "api-key" not in request.headers and "api-key" not in request.query
+        refusal = agent_refusal(request.query, bearer=bearer)
+        if refusal is not None:
+            status, message = refusal
+            self._reject(status, request.path)
+            return web.json_response(
+                {"error": {"code": str(status), "message": message}}, status=status
+            )
         ws = web.WebSocketResponse(heartbeat=None, max_msg_size=_MAX_MESSAGE, autoping=True)
         if not ws.can_prepare(request).ok:
             self._reject(400, request.path)
@@ -373,7 +382,8 @@ class Emulator:
         await ws.prepare(request)
         conn = EmulatorConnection(
             ws,
-            model=request.query.get("model", "gpt-realtime"),
+            model=request.query.get("model")
+            or (AGENT_MODEL if "agent-name" in request.query else "gpt-realtime"),
             api_version=request.query.get("api-version", ""),
             query=dict(request.query),
             script=self.script,

@@ -41,7 +41,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["McpCall", "McpServer", "McpTool", "approval_needed"]
+__all__ = ["McpCall", "McpServer", "McpTool", "approval_needed", "without_secrets"]
 
 McpOutput = str | Callable[[Mapping[str, Any]], str]
 """A canned result: a text, or a callable computing it from the call's arguments."""
@@ -188,3 +188,26 @@ def listed_tools(
     if declared is None:
         return [McpTool(name).listed() for name in allowed or ()]
     return [t.listed() for t in declared.tools if allowed is None or t.name in allowed]
+
+
+_SECRET_FIELDS = ("headers", "authorization")
+
+
+def without_secrets(session: Mapping[str, Any]) -> dict[str, Any]:
+    """The session as ``session.created``/``updated`` show it: the ``mcp`` tools without
+    their ``headers`` and ``authorization``.
+
+    A service does not send credentials back (UNVERIFIED for Voice Live, which documents
+    no echo of them); the SDK logs every message it receives at DEBUG, so an echo would put
+    them in the client's logs.
+    """
+    tools = session.get("tools")
+    if not tools or not any(t.get("type") == "mcp" for t in tools):
+        return dict(session)
+    shown = [
+        {k: v for k, v in tool.items() if k not in _SECRET_FIELDS}
+        if tool.get("type") == "mcp"
+        else tool
+        for tool in tools
+    ]
+    return {**session, "tools": shown}

@@ -206,10 +206,16 @@ class Script:
         return self.turns[index] if index < len(self.turns) else None
 
 
+DEFAULT_AUDIO_REPLY = "I heard you, but I need a script to answer."
+"""The default brain's answer to unscripted audio."""
+
+
 def default_reply(*, transcript: str | None) -> str:
     """The default brain's answer: echo what was understood, or acknowledge unscripted audio."""
     if transcript is None:
-        return "I heard you."
+        # About three seconds, like a real model's short spoken answer: programs
+        # and the SDK's own live tests expect more than a word of audio back.
+        return DEFAULT_AUDIO_REPLY
     return f"You said: {transcript}" if transcript.strip() else "I did not catch that."
 
 

@@ -37,6 +37,7 @@ async def service(
     *,
     emulator: bool | None = None,
     speed: float | None = None,
+    entra_id: bool = False,
 ) -> AsyncIterator[dict[str, Any]]:
     """Pick the service a session talks to, and run the emulator while it is needed.
 
@@ -52,6 +53,8 @@ async def service(
             :func:`azure_endpoint` finds an endpoint, else the emulator.
         speed: The emulator's pacing of the agent's audio: 1.0 is real time, None as fast
             as possible.
+        entra_id: Use the emulator's Microsoft Entra ID credential (a bearer token, as
+            Foundry agents need) instead of its key.
 
     Yields:
         Keyword arguments for ``Agent.run`` or ``Agent.session``: the emulator's endpoint
@@ -72,4 +75,5 @@ async def service(
             f"(set {ENDPOINT_VARIABLES[0]} to talk to Azure)",
             file=sys.stderr,
         )
-        yield {"endpoint": emu.endpoint, "credential": emu.credential}
+        credential = emu.token_credential if entra_id else emu.credential
+        yield {"endpoint": emu.endpoint, "credential": credential}
