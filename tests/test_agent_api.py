@@ -11,6 +11,7 @@ import pytest
 from voiceagent import Agent, AgentSettings, ReconnectPolicy, SessionArgs
 from voiceagent.errors import ConfigurationError
 from voiceagent.options import ServerVad, SessionOptions
+from voiceagent.telemetry import Telemetry
 
 
 def test_a_misspelt_class_attribute_fails_when_the_class_is_defined() -> None:
@@ -54,6 +55,7 @@ def test_each_setting_has_one_name_on_the_class_the_constructor_and_the_instance
         "max_tool_output_chars": 10,
         "event_buffer": 1024,
         "reconnect": ReconnectPolicy(),
+        "telemetry": Telemetry(),
         "mcp_default_approval": False,
     }
     assert agent.settings == AgentSettings(**settings)
@@ -104,6 +106,7 @@ def test_session_arguments_cover_every_option_with_its_type() -> None:
         "scope",
         "history",
         "reconnect",
+        "telemetry",
     }
     assert set(hints) == options | session_only
     assert hints["temperature"] == float | None

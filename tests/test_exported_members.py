@@ -13,6 +13,7 @@ import voiceagent.errors
 import voiceagent.events
 import voiceagent.options
 import voiceagent.serve
+import voiceagent.telemetry
 import voiceagent.telephony
 import voiceagent.testing
 
@@ -23,6 +24,7 @@ PUBLIC_MODULES = [
     voiceagent.events,
     voiceagent.options,
     voiceagent.serve,
+    voiceagent.telemetry,
     voiceagent.telephony,
     voiceagent.testing,
     voiceagent.errors,

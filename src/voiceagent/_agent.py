@@ -34,6 +34,7 @@ from ._options import (
 )
 from ._reconnect import ReconnectPolicy
 from ._router import EventRouter, Registrar, marked_handlers
+from ._telemetry import Telemetry
 from ._tools import ToolMethod, ToolRegistry, ToolSpec, collect_tools
 from ._turn_detection import TurnDetection  # noqa: TC001
 from ._voices import Voice  # noqa: TC001
@@ -80,6 +81,16 @@ def _greeting(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> Non
         raise ConfigurationError(f"greeting must be a non-empty str or None, not {value!r}")
 
 
+def _instance_of(cls: type) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, cls):
+            raise ConfigurationError(
+                f"{attribute.name} must be a {cls.__name__}(...), not {value!r}"
+            )
+
+    return check
+
+
 def _flag(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, bool):
         raise ConfigurationError(f"{attribute.name} must be True or False, not {value!r}")
@@ -109,6 +120,10 @@ class AgentSettings(CompactRepr):
         reconnect: How a session survives a dropped connection and the service's session
             limit (:class:`~voiceagent.ReconnectPolicy`; ``ReconnectPolicy.off()`` ends
             the conversation at the first drop).
+        telemetry: What a session records about itself: OpenTelemetry traces and metrics
+            (through the API: nowhere until the application configures an SDK) and the
+            timeline of ``SessionResult.report()``
+            (:class:`~voiceagent.telemetry.Telemetry`; ``Telemetry.off()`` for nothing).
         mcp_default_approval: What an MCP tool call that needs approval gets when no
             approver (:func:`voiceagent.approve`) has an opinion, or its approver timed
             out: False (the default) denies it, True approves it.
@@ -122,7 +137,11 @@ class AgentSettings(CompactRepr):
     event_buffer: int = attrs.field(default=DEFAULT_BUFFER, validator=_whole(1))
     reconnect: ReconnectPolicy = attrs.field(
         factory=ReconnectPolicy,
-        validator=attrs.validators.instance_of(ReconnectPolicy),
+        validator=_instance_of(ReconnectPolicy),
+    )
+    telemetry: Telemetry = attrs.field(
+        factory=Telemetry,
+        validator=_instance_of(Telemetry),
     )
     mcp_default_approval: bool = attrs.field(default=False, validator=_flag)
 
@@ -166,6 +185,7 @@ class SessionArgs(TypedDict, total=False):
             call, a CRM summary): :class:`~voiceagent.Message` objects or ``(role, text)``
             pairs with role ``"user"``, ``"assistant"`` or ``"system"``.
         reconnect: This session's reconnection policy, instead of the agent's.
+        telemetry: This session's telemetry settings, instead of the agent's.
     """
 
     source: AudioSource | None
@@ -176,6 +196,7 @@ class SessionArgs(TypedDict, total=False):
     scope: str | None
     history: Iterable[Message | tuple[str, str]]
     reconnect: ReconnectPolicy
+    telemetry: Telemetry
     # -- SessionOptions overrides (tests/test_agent_api.py keeps these in step) --
     model: str
     instructions: str | None
@@ -204,7 +225,17 @@ class SessionArgs(TypedDict, total=False):
 
 
 _SESSION_ONLY: Final = frozenset(
-    {"source", "sink", "endpoint", "credential", "api_key", "scope", "history", "reconnect"}
+    {
+        "source",
+        "sink",
+        "endpoint",
+        "credential",
+        "api_key",
+        "scope",
+        "history",
+        "reconnect",
+        "telemetry",
+    }
 )
 
 
@@ -237,9 +268,10 @@ class Agent:
     The settings are every :class:`~voiceagent.options.SessionOptions` field, and the
     :class:`AgentSettings` fields (``greeting``, ``fatal_handler_errors``,
     ``confirm_interruption_ms``, ``min_turn_ms``, ``max_tool_output_chars``,
-    ``event_buffer``). ``Agent(options=SessionOptions(...))`` gives all session options at
-    once (instead of the class's), with keyword arguments still winning. Invalid values,
-    and names that look like a misspelt setting (``instruction = ...``), raise
+    ``event_buffer``, ``reconnect``, ``telemetry``, ``mcp_default_approval``).
+    ``Agent(options=SessionOptions(...))`` gives all session options at once (instead of
+    the class's), with keyword arguments still winning. Invalid values, and names that
+    look like a misspelt setting (``instruction = ...``), raise
     :class:`~voiceagent.errors.ConfigurationError` when the class is defined or the
     instance created, never later on the wire.
 
@@ -255,6 +287,7 @@ class Agent:
         max_tool_output_chars: See :class:`AgentSettings`.
         event_buffer: See :class:`AgentSettings`.
         reconnect: See :class:`AgentSettings`.
+        telemetry: See :class:`AgentSettings`.
         mcp_default_approval: See :class:`AgentSettings`.
     """
 
@@ -265,6 +298,7 @@ class Agent:
     max_tool_output_chars: int = 100_000
     event_buffer: int = DEFAULT_BUFFER
     reconnect: ReconnectPolicy = ReconnectPolicy()
+    telemetry: Telemetry = Telemetry()
     mcp_default_approval: bool = False
 
     _class_options: dict[str, Any] = {}  # noqa: RUF012 - replaced per subclass
@@ -506,7 +540,19 @@ class Agent:
             raise ConfigurationError(
                 f"{where}: reconnect must be a ReconnectPolicy(...), not {reconnect!r}"
             )
-        plan = resolve(self, source=source, sink=sink, overrides=overrides, reconnect=reconnect)
+        telemetry = args.get("telemetry")
+        if telemetry is not None and not isinstance(telemetry, Telemetry):
+            raise ConfigurationError(
+                f"{where}: telemetry must be a Telemetry(...), not {telemetry!r}"
+            )
+        plan = resolve(
+            self,
+            source=source,
+            sink=sink,
+            overrides=overrides,
+            reconnect=reconnect,
+            telemetry=telemetry,
+        )
         return AgentSession(
             self,
             plan=plan,

@@ -32,6 +32,7 @@ from .events import EventsDropped, SessionEnded
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from ._recorder import Recorder as Observer
     from ._router import EventRouter
     from ._session import AgentSession
     from ._translate import Raw
@@ -203,6 +204,9 @@ class EventBus:
         self._closed = False
         self.session: AgentSession | None = None
         """The session handlers get as their second argument."""
+        self.observer: Observer | None = None
+        """Sees every event as it is published, synchronously (the session's recorder:
+        telemetry and the report). It must be quick and must not raise."""
 
     # -- subscribing -------------------------------------------------------------------
 
@@ -219,6 +223,8 @@ class EventBus:
 
     def publish(self, event: object) -> None:
         """Hand a voiceagent event to whoever asked for it. Never blocks."""
+        if self.observer is not None:
+            self.observer.event(event)
         cls = type(event)
         handlers = self._handlers(cls, None)
         if handlers:
@@ -229,6 +235,8 @@ class EventBus:
 
     def publish_wire(self, raw: Raw, wire: str) -> None:
         """Hand a wire event, as the SDK's event object, to whoever asked for it."""
+        if self.observer is not None:
+            self.observer.wire(raw, wire)
         cls = sdk_event_class(wire)
         handlers = self._handlers(cls, wire)
         streams = [s for s in self._subscriptions if s.wants(cls, wire)]
@@ -294,6 +302,8 @@ class EventBus:
         """Deliver what is still queued and ``ended`` to the handlers (errors logged, not
         fatal; ``grace_s`` seconds at most, then the rest is dropped with a warning), then
         ``ended`` to every subscription, and end them."""
+        if self.observer is not None and not self._closed:
+            self.observer.event(ended)
         self._closed = True
         for stream in self._subscriptions:
             stream.offer(ended)

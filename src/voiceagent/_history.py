@@ -10,6 +10,8 @@ from ._translate import ItemCreated
 from .events import AgentTranscript, UserTranscript
 
 if TYPE_CHECKING:
+    from ._report import ConversationReport
+    from ._timeline import Recording
     from .events import EndReason
 
 __all__ = [
@@ -137,11 +139,29 @@ class SessionResult:
         history: The conversation, in order: messages (transcripts) and tool calls.
         reason: Why it ended.
         error: The exception that ended it, for the error and connection-lost reasons.
+        recording: What the session recorded for :meth:`report` (None when its telemetry
+            had ``report=False``).
     """
 
     history: tuple[HistoryEntry, ...]
     reason: EndReason
     error: BaseException | None = None
+    recording: Recording | None = attrs.field(default=None, repr=False, eq=False)
+
+    def report(self, *, content: bool = True) -> ConversationReport:
+        """The conversation's report: its turns on a timeline, with latencies, tool calls,
+        interruptions, reconnections and token usage
+        (:class:`~voiceagent.telemetry.ConversationReport`; ``.write("report.html")``).
+
+        Args:
+            content: Include what was said (transcripts, tool arguments and outputs).
+
+        Raises:
+            ConfigurationError: The session kept no report (``Telemetry(report=False)``).
+        """
+        from ._report import build_report
+
+        return build_report(self, content=content)
 
     @property
     def transcript(self) -> str:

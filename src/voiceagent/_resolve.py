@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from ._agent import Agent
     from ._reconnect import ReconnectPolicy
+    from ._telemetry import Telemetry
     from .audio import AudioSink, AudioSource
 
 __all__ = ["SessionPlan", "resolve", "turn_config"]
@@ -49,6 +50,7 @@ class SessionPlan:
         query: Extra query parameters of the connection.
         cancel_on_interrupt: Each tool's ``cancel_on_interrupt`` policy, by name.
         reconnect: How the session survives a lost connection.
+        telemetry: What the session records about itself.
     """
 
     options: SessionOptions
@@ -60,6 +62,7 @@ class SessionPlan:
     query: Mapping[str, str]
     cancel_on_interrupt: Mapping[str, bool]
     reconnect: ReconnectPolicy
+    telemetry: Telemetry
 
 
 def resolve(
@@ -69,6 +72,7 @@ def resolve(
     sink: AudioSink | None,
     overrides: Mapping[str, Any],
     reconnect: ReconnectPolicy | None = None,
+    telemetry: Telemetry | None = None,
 ) -> SessionPlan:
     """Resolve one session's configuration.
 
@@ -78,6 +82,7 @@ def resolve(
         sink: Where the agent's audio goes, or None (dropped).
         overrides: Session option overrides for this session.
         reconnect: The session's reconnection policy (default: the agent's).
+        telemetry: The session's telemetry settings (default: the agent's).
 
     Returns:
         The plan.
@@ -125,6 +130,7 @@ def resolve(
         query=options.connect_query,
         cancel_on_interrupt={spec.name: spec.cancel_on_interrupt for spec in agent.tools},
         reconnect=agent.reconnect if reconnect is None else reconnect,
+        telemetry=agent.telemetry if telemetry is None else telemetry,
     )
 
 

@@ -40,6 +40,7 @@ from ._history import History, HistoryEntry, Message, SessionResult
 from ._mcp_session import MCP_WIRE_TYPES, McpRuntime
 from ._player import Player
 from ._reconnect import ReconnectPolicy, answer_owed, replay_events
+from ._recorder import Recorder
 from ._router import EventRouter
 from ._tools import register_injectable
 from ._translate import NEEDS_POSITION, Translator
@@ -220,6 +221,12 @@ class AgentSession:
         self._requests: dict[str, str] = {}
         """Event ids of our own commits and response requests, until answered or failed."""
         self._request_count = 0
+        # Telemetry hook: the recorder (traces, metrics, the report) sees every event as it
+        # is published; None when the session's telemetry is all off.
+        self._recorder = Recorder.create(
+            plan.telemetry, agent=type(agent).__qualname__, model=plan.options.model
+        )
+        self._bus.observer = self._recorder
 
     # -- public API --------------------------------------------------------------------
 
@@ -367,7 +374,10 @@ class AgentSession:
     def result(self) -> SessionResult:
         """The result so far (the reason is ``ENDED`` while the session still runs)."""
         return SessionResult(
-            history=self.history, reason=self._reason or EndReason.ENDED, error=self._error
+            history=self.history,
+            reason=self._reason or EndReason.ENDED,
+            error=self._error,
+            recording=None if self._recorder is None else self._recorder.recording(),
         )
 
     def events(self, *types: type | str, buffer: int = DEFAULT_BUFFER) -> EventStream:
@@ -434,6 +444,14 @@ class AgentSession:
     # -- lifecycle -----------------------------------------------------------------------
 
     async def __aenter__(self) -> AgentSession:
+        if self._recorder is None:
+            return await self._enter()
+        # Telemetry hook: the conversation's span is current while the session connects and
+        # starts its loops, so the SDK's spans and the loops' tasks nest under it.
+        with self._recorder.conversation():
+            return await self._enter()
+
+    async def _enter(self) -> AgentSession:
         self._move(SessionStatus.CONNECTING)
         self._ended = anyio.Event()
         stack = contextlib.AsyncExitStack()

@@ -95,6 +95,7 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="no real-time pacing: send the recording at once and get the answer as fast "
         "as the emulator can stream it",
     )
+    _add_report(demo)
     demo.set_defaults(input=None)
 
 
@@ -141,6 +142,17 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         type=_speed,
         default=argparse.SUPPRESS,
         help="the emulator's pace: 1 = real time (default), 10 = ten times faster, 0 = unpaced",
+    )
+    _add_report(run)
+
+
+def _add_report(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--report",
+        metavar="FILE.json|FILE.html",
+        help="when the conversation ends, write its report: the turns on a timeline, "
+        "latencies, tool calls, interruptions, reconnections and token usage (JSON, or a "
+        "self-contained HTML page)",
     )
 
 

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._connect import ENDPOINT_VARIABLES, KEY_VARIABLES
+from .._report import report_format
 from ..audio import Speaker, WavFileSink
+from ..errors import ConfigurationError
 from ..events import EndReason
 from .conversation import (
     Backend,
@@ -24,11 +26,19 @@ from .usage import UsageError
 if TYPE_CHECKING:
     import argparse
 
+    from .. import Agent, SessionResult
     from ..audio import AudioSink, AudioSource
     from ..testing import Script
     from .printer import Printer
 
-__all__ = ["DEMO_OUTPUT", "demo_conversation", "run_conversation", "summarize"]
+__all__ = [
+    "DEMO_OUTPUT",
+    "demo_conversation",
+    "report_path",
+    "run_conversation",
+    "summarize",
+    "write_report",
+]
 
 DEMO_OUTPUT = "voiceagent-demo.wav"
 LIVE_TURNS = 100
@@ -80,6 +90,28 @@ def _audio_ends(
     return source, sink, path
 
 
+def report_path(args: argparse.Namespace, agent: Agent) -> Path | None:
+    """Where ``--report`` asks for the report, checked before anything runs.
+
+    Raises:
+        UsageError: Not ``.json`` or ``.html``, a missing directory, or an agent that keeps
+            no report.
+    """
+    given: str | None = getattr(args, "report", None)
+    if not given:
+        return None
+    path = Path(given)
+    try:
+        report_format(path)
+    except ConfigurationError as exc:
+        raise UsageError(f"--report: {exc}") from None
+    if not path.parent.is_dir():
+        raise UsageError(f"--report: the directory {str(path.parent)!r} does not exist")
+    if not agent.telemetry.report:
+        raise UsageError("--report: this agent keeps no report (its telemetry has report=False)")
+    return path
+
+
 # -- demo ---------------------------------------------------------------------------------------
 
 
@@ -109,6 +141,8 @@ def demo_conversation(args: argparse.Namespace, printer: Printer) -> Conversatio
     # would play it), the transcript unfolds as the conversation would; --fast skips that.
     args.realtime = not args.fast
     speed = None if args.fast else 1.0
+    agent = WeatherAgent()
+    report = report_path(args, agent)
     source, sink, path = _audio_ends(
         args,
         default_input=str(QUESTION),
@@ -129,11 +163,12 @@ def demo_conversation(args: argparse.Namespace, printer: Printer) -> Conversatio
             f"weather. Set {ENDPOINT_VARIABLES[0]} to talk to a real model. Ctrl-C ends."
         )
     return Conversation(
-        agent=WeatherAgent(),
+        agent=agent,
         backend=Backend(emulator=not azure, script=script, script_name=script_name, speed=speed),
         source=source,
         sink=sink,
         output_path=path,
+        report_path=report,
     )
 
 
@@ -165,6 +200,7 @@ def run_conversation(args: argparse.Namespace, printer: Printer) -> Conversation
     if not args.emulator and _azure_endpoint() is None:
         raise _no_endpoint("--emulator")
     loaded = load_agent(args.target)
+    report = report_path(args, loaded.agent)
     backend = Backend(emulator=False)
     if args.emulator:
         found = load_script(args.script) if args.script else None
@@ -196,6 +232,7 @@ def run_conversation(args: argparse.Namespace, printer: Printer) -> Conversation
         sink=sink,
         output_path=path,
         text=args.text,
+        report_path=report,
     )
 
 
@@ -234,3 +271,17 @@ def summarize(
     elif isinstance(sink, Speaker):
         parts.append(f"{sink.played_ms() / 1000:.1f} s of agent audio played")
     printer.heading("ended: " + " · ".join(parts))
+    write_report(conversation, result, printer)
+
+
+def write_report(conversation: Conversation, result: SessionResult, printer: Printer) -> None:
+    """Write the conversation's report where ``--report`` asked (a failure is a note)."""
+    path = conversation.report_path
+    if path is None:
+        return
+    try:
+        result.report().write(path)
+    except (OSError, ConfigurationError) as exc:
+        printer.note(f"the report could not be written to {path}: {exc}")
+        return
+    printer.note(f"report: {path}")

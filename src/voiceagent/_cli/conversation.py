@@ -70,6 +70,7 @@ class Conversation:
         sink: Where the agent's audio goes (None: nowhere).
         output_path: The WAV file ``sink`` writes, if it writes one.
         text: A text chat on stdin instead of audio.
+        report_path: Where to write the conversation's report (``--report``), if anywhere.
     """
 
     agent: Agent
@@ -78,6 +79,7 @@ class Conversation:
     sink: AudioSink | None = None
     output_path: Path | None = None
     text: bool = False
+    report_path: Path | None = None
 
 
 @attrs.define
