@@ -17,7 +17,6 @@ cheap, rather than their attributes, which decode the field on every read.
 from __future__ import annotations
 
 import collections
-import json
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -92,7 +91,7 @@ class Samples:
     utterances: int = 0
     unknown_utterances: int = 0
     mismatched: int = 0
-    _arrivals: dict[int, tuple[Any, float]] = attrs.Factory(dict)
+    _arrivals: dict[str, float] = attrs.Factory(dict)
 
     def add(self, kind: str, seconds: float) -> None:
         """Keep one duration of ``kind`` (a list attribute's name), if recording."""
@@ -105,16 +104,20 @@ class Samples:
             setattr(self, kind, getattr(self, kind) + n)
 
     def arrived(self, event: Any, at: float) -> None:
-        """Note that ``event`` (an SDK object a handler will get) arrived at ``at``."""
-        self._arrivals[id(event)] = (event, at)
+        """Note that ``event`` (a server event's JSON object) arrived at ``at``.
+
+        The handler gets the SDK's object built from it later, so the two are matched by
+        the server's ``event_id``.
+        """
+        self._arrivals[event["event_id"]] = at
 
     def handler(self, clock: Callable[[], float] = time.perf_counter) -> Callable[[Any], None]:
         """A handler for the :data:`DISPATCHED` events that measures their dispatch lag."""
 
         def handle(event: Any) -> None:
-            entry = self._arrivals.pop(id(event), None)
-            if entry is not None:
-                self.add("dispatch", clock() - entry[1])
+            at = self._arrivals.pop(event.get("event_id"), None)
+            if at is not None:
+                self.add("dispatch", clock() - at)
 
         return handle
 
@@ -310,23 +313,27 @@ class SessionProbe:
         )
 
     def attach(self, session: AgentSession) -> None:
-        """Wrap the session's SDK connection (benchmark-only: reads a private attribute)."""
+        """Wrap the session's connection (benchmark-only: reads private attributes).
+
+        Arrivals are stamped where the session's wire hands a parsed server event over
+        (the frame read and its JSON parsed once, as the session does it), sends where
+        the SDK connection has written them.
+        """
         wire = session._uplink.wire  # a benchmark's timing hook
         assert wire is not None, "attach the probe inside `async with agent.session(...)`"
         conn = wire._connection
-        recv, send = conn.recv_bytes, conn.send
+        recv, send = wire.recv, conn.send
 
-        async def timed_recv() -> bytes:
-            frame = await recv()
-            if frame:
-                self.on_event(json.loads(frame), self._clock())
-            return frame
+        async def timed_recv() -> Any:
+            event = await recv()
+            self.on_event(event, self._clock())
+            return event
 
         async def timed_send(event: Any) -> None:
             await send(event)
             self.on_sent(event, self._clock())
 
-        conn.recv_bytes = timed_recv  # type: ignore[method-assign]
+        wire.recv = timed_recv  # type: ignore[method-assign]
         conn.send = timed_send  # type: ignore[method-assign]
 
     # -- arrivals ------------------------------------------------------------------------

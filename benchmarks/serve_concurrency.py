@@ -74,22 +74,22 @@ lends from the other (a saturated CPU 0 shows as ~1 core of the two together).""
 def _server(pipe: Connection, endpoint: str, api_key: str, cpu: int) -> None:
     """Child process: the app on uvicorn, with timing probes, driven by the pipe."""
     pinned = pin(cpu)
-    from azure.ai.voicelive.aio import VoiceLiveConnection
-
     from benchmarks._probes import ProbedAgent, Samples
+    from voiceagent._wire import Wire  # a benchmark's timing hook
     from voiceagent.serve import create_app, running
 
     samples = Samples(recording=False)
-    recv = VoiceLiveConnection.recv
+    recv = Wire.recv
 
-    async def timed_recv(self: VoiceLiveConnection) -> Any:
-        # A benchmark's timing hook: stamp the arrival of the events the agent handles.
+    async def timed_recv(self: Wire) -> Any:
+        # A benchmark's timing hook: stamp the arrival of the events the agent handles,
+        # where the session's wire hands them over (read and parsed once).
         event = await recv(self)
         if event["type"] in DISPATCHED:
             samples.arrived(event, time.perf_counter())
         return event
 
-    VoiceLiveConnection.recv = timed_recv  # type: ignore[method-assign]
+    Wire.recv = timed_recv  # type: ignore[method-assign]
     agent = ProbedAgent(samples, {})
     app = create_app(agent, endpoint=endpoint, api_key=api_key, max_sessions=100_000)
 

@@ -21,7 +21,7 @@ from azure.ai.voicelive.models import (
     FunctionCallOutputItem,
     ServerEvent,
 )
-from benchmarks import _harness, overhead, peers, run
+from benchmarks import _harness, concurrency, overhead, peers, run
 from benchmarks._conversation import (
     ANSWER,
     OKAY,
@@ -386,12 +386,33 @@ def test_tool_latencies_from_arrival_to_start_and_from_return_to_sent() -> None:
 def test_dispatch_lag_from_arrival_to_handler() -> None:
     clock, samples = Clock(), Samples()
     probe = SessionProbe(samples, clock=clock)
-    event = server_event({"type": "response.done", "response": {"id": "r1"}})
-    probe.on_event(event, 100.0)
+    payload = {"type": "response.done", "event_id": "event_7", "response": {"id": "r1"}}
+    probe.on_event(json.loads(json.dumps(payload)), 100.0)  # what the wire hands over
     clock.now = 100.25
-    samples.handler(clock)(event)
-    samples.handler(clock)(event)  # dispatched once: paired once
+    handled = server_event(payload)  # the handler's SDK object is built apart from it
+    samples.handler(clock)(handled)
+    samples.handler(clock)(handled)  # dispatched once: paired once
     assert samples.dispatch == pytest.approx([0.25])
+
+
+def test_a_concurrency_step_measures_every_figure_it_judges() -> None:
+    # Real sessions against a real emulator process: the probes must see the session's
+    # events (a probe hooked where the session no longer reads measured nothing, and a
+    # step "held" on a dispatch lag of nan).
+    result = concurrency.measure(
+        steps=[2],
+        speed=10.0,
+        ramp_s=0.3,
+        measure_s=2.2,
+        jitter_ms=100.0,
+        chunk_ms=20,
+        keep_going=True,
+    )
+    (step,) = result["steps"]
+    assert step["dispatch_ms"]["count"] > 0
+    assert step["dispatch_ms"]["p99"] < 1000
+    assert step["sink_lag_ms"]["count"] > 0
+    assert step["holds"], step["why"]
 
 
 # -- the raw-SDK baseline ---------------------------------------------------------------------
