@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +43,18 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 
 import anyio
 
-from benchmarks._conversation import build_cycle, script_for
-from benchmarks._harness import CLIENT_CPU, EmulatorProcess, Row, pin, write_result
+from benchmarks._conversation import Cycle, PacedSource, WeatherAgent, build_cycle, script_for
+from benchmarks._harness import (
+    CLIENT_CPU,
+    Distribution,
+    EmulatorProcess,
+    Row,
+    pin,
+    process_cpu_seconds,
+    write_result,
+)
 from benchmarks._load import LoadRun, cycles_needed, run_load
+from benchmarks.overhead import raw_conversation, voiceagent_conversation
 
 NAME = "concurrency"
 TARGET = 300
@@ -86,6 +96,72 @@ def verdict(run: LoadRun) -> dict[str, Any]:
     return {"holds": not why, "emulator_bound": bool(why) and emulator_bound, "why": why}
 
 
+async def bare_load(
+    *,
+    client: str,
+    n: int,
+    emulator: EmulatorProcess,
+    cycle: Cycle,
+    ramp_s: float,
+    measure_s: float,
+    speed: float,
+) -> dict[str, Any]:
+    """The baseline at one step: ``n`` bare conversations of ``client``, no probes.
+
+    ``competent`` is ``overhead.py``'s competent raw-SDK loop (appends as dicts through
+    ``conn.send``, each event's raw fields read once, barge-in correct, its audio into a
+    null player); ``voiceagent`` is ``overhead.py``'s voiceagent client (``agent.run``
+    into a null sink, no handlers). Both get the same paced microphone and the same
+    started-over conversation as the probed step: the pair says what the library costs
+    against a competent user's own client at the same load, without the simulated
+    device and the probes that the probed step also pays for.
+
+    Returns:
+        ``client_cpu_cores``, ``loop_lag_ms`` (a 10 ms sleep's lateness) and ``failures``.
+    """
+    repeat = cycles_needed(cycle, ramp_s + measure_s + 5, speed)
+    agent = WeatherAgent()
+    lags: list[float] = []
+    failures: list[str] = []
+    recording = stopping = False
+
+    async def one(delay: float) -> None:
+        await anyio.sleep(delay)
+        source = PacedSource(cycle.audio, repeat=repeat, speed=speed)
+        try:
+            if client == "voiceagent":
+                await voiceagent_conversation(agent, emulator.endpoint, emulator.api_key, source)
+            else:
+                await raw_conversation(emulator.endpoint, emulator.api_key, source, client)
+        except Exception as exc:
+            if not stopping:
+                failures.append(repr(exc))
+
+    async def watch_loop() -> None:
+        while True:
+            before = time.perf_counter()
+            await anyio.sleep(0.01)
+            if recording:
+                lags.append(time.perf_counter() - before - 0.01)
+
+    async with anyio.create_task_group() as tg:
+        for i in range(n):
+            tg.start_soon(one, ramp_s * i / n)
+        tg.start_soon(watch_loop)
+        await anyio.sleep(ramp_s + 0.5)
+        recording = True
+        cpu0, wall0 = process_cpu_seconds(), time.perf_counter()
+        await anyio.sleep(measure_s)
+        cpu1, wall1 = process_cpu_seconds(), time.perf_counter()
+        recording, stopping = False, True
+        tg.cancel_scope.cancel()
+    return {
+        "client_cpu_cores": round((cpu1 - cpu0) / (wall1 - wall0), 3),
+        "loop_lag_ms": Distribution.of_seconds(lags).as_dict(),
+        "failures": failures,
+    }
+
+
 def measure(
     *,
     steps: list[int],
@@ -95,6 +171,8 @@ def measure(
     jitter_ms: float,
     chunk_ms: int,
     keep_going: bool,
+    uvloop: bool = False,
+    baseline: bool = False,
 ) -> dict[str, Any]:
     """Run the steps and return the figures.
 
@@ -106,6 +184,8 @@ def measure(
         jitter_ms: The sinks' jitter buffer.
         chunk_ms: Audio per ``response.audio.delta``.
         keep_going: Run every step, not only until one fails.
+        uvloop: Run the client's event loop on uvloop instead of asyncio's own.
+        baseline: At each step, also run the bare clients (:func:`bare_load`).
 
     Returns:
         The result document (without the machine and summary).
@@ -132,10 +212,39 @@ def measure(
                     speed=speed,
                     jitter_ms=jitter_ms,
                     chunk_ms=chunk_ms,
-                )
+                ),
+                backend_options={"use_uvloop": uvloop},
             )
             row = {**run.as_dict(), **verdict(run)}
             row["client_cpu_per_session"] = round(run.client_cpu_cores / n, 5)
+            baseline_note = ""
+            if baseline:
+                bare = {
+                    client: anyio.run(
+                        functools.partial(
+                            bare_load, client=client, n=n, emulator=emu, cycle=cycle,
+                            ramp_s=ramp, measure_s=measure_s, speed=speed,
+                        ),
+                        backend_options={"use_uvloop": uvloop},
+                    )
+                    for client in ("voiceagent", "competent")
+                }  # fmt: skip
+                row["bare"] = bare
+                row["bare_cpu_ratio"] = round(
+                    bare["voiceagent"]["client_cpu_cores"] / bare["competent"]["client_cpu_cores"],
+                    3,
+                )
+                baseline_note = (
+                    f"  [bare: voiceagent cpu {bare['voiceagent']['client_cpu_cores']:.2f}, "
+                    f"competent raw SDK cpu {bare['competent']['client_cpu_cores']:.2f}, "
+                    f"ratio {row['bare_cpu_ratio']:.2f}"
+                    + "".join(
+                        f", {len(b['failures'])} {c} failed"
+                        for c, b in bare.items()
+                        if b["failures"]
+                    )
+                    + "]"
+                )
             rows.append(row)
             dispatch, sink = run.distribution("dispatch"), run.distribution("sink_lag")
             state = "holds" if row["holds"] else "FAILS: " + ", ".join(row["why"])
@@ -144,7 +253,7 @@ def measure(
             print(
                 f"{n:5d} sessions  client cpu {run.client_cpu_cores:.2f}  emulator cpu "
                 f"{run.emulator_cpu_cores:.2f}  dispatch lag p50/p99 {dispatch.p50:.1f}/"
-                f"{dispatch.p99:.1f} ms  sink lag p99 {sink.p99:.1f} ms  {state}",
+                f"{dispatch.p99:.1f} ms  sink lag p99 {sink.p99:.1f} ms  {state}{baseline_note}",
                 flush=True,
             )
             if row["holds"]:
@@ -156,6 +265,7 @@ def measure(
     basis = best or (rows[0] if rows else None)
     per_session = basis["client_cpu_per_session"] if basis else None
     return {
+        "event_loop": "uvloop" if uvloop else "asyncio",
         "speed": speed,
         "audio_chunk_ms": chunk_ms,
         "jitter_ms": jitter_ms,
@@ -180,6 +290,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="measured window per step")
     parser.add_argument("--jitter-ms", type=float, default=100.0, help="sink jitter buffer")
     parser.add_argument("--chunk-ms", type=int, default=20, help="audio per response delta")
+    parser.add_argument(
+        "--uvloop", action="store_true", help="run the client on uvloop (pip install uvloop)"
+    )
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="at each step, also run bare voiceagent and competent raw-SDK clients (no probes)",
+    )
     args = parser.parse_args(argv)
     steps = [int(s) for s in args.steps.split(",")]
     ramp: float | None = None
@@ -193,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
         jitter_ms=args.jitter_ms,
         chunk_ms=args.chunk_ms,
         keep_going=args.all,
+        uvloop=args.uvloop,
+        baseline=args.baseline,
     )
     best = result["max_sessions_holding"]
     last = result["steps"][-1]
