@@ -109,7 +109,9 @@ class Samples:
         The handler gets the SDK's object built from it later, so the two are matched by
         the server's ``event_id``.
         """
-        self._arrivals[event["event_id"]] = at
+        event_id = event.get("event_id")
+        if event_id is not None:
+            self._arrivals[event_id] = at
 
     def handler(self, clock: Callable[[], float] = time.perf_counter) -> Callable[[Any], None]:
         """A handler for the :data:`DISPATCHED` events that measures their dispatch lag."""

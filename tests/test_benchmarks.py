@@ -409,10 +409,11 @@ def test_a_concurrency_step_measures_every_figure_it_judges() -> None:
         keep_going=True,
     )
     (step,) = result["steps"]
+    # Counts only: whether the step holds depends on the machine's load (no timing asserts).
     assert step["dispatch_ms"]["count"] > 0
-    assert step["dispatch_ms"]["p99"] < 1000
     assert step["sink_lag_ms"]["count"] > 0
-    assert step["holds"], step["why"]
+    assert step["audio_ms"]["count"] > 0
+    assert step["utterances"] > 0
 
 
 # -- the raw-SDK baseline ---------------------------------------------------------------------

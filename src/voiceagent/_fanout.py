@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from ._aio import event_factory
 from ._router import HandlerEntry, call_handlers
 from .errors import ConfigurationError, HandlerError
 from .events import EventsDropped, SessionEnded
@@ -284,13 +285,14 @@ class EventBus:
 
     async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
         """The dispatch loop: run the handlers, one event at a time, until cancelled."""
+        new_event = event_factory()
         task_status.started()
         while True:
             while not self._pending:
                 if self._dropped:
                     log.info("event handlers caught up; %d events were discarded", self._dropped)
                     self._dropped = 0
-                self._wake = anyio.Event()
+                self._wake = new_event()
                 await self._wake.wait()
             event, handlers = self._pending.popleft()
             try:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from ._aio import event_factory
 from .audio import Converter, PausableSink, PositionReportingSink
 from .errors import AudioError
 
@@ -118,10 +119,11 @@ class Player:
     async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
         """Write queued audio to the sink, converted to its format, until cancelled."""
         sink = self.sink
+        new_event = event_factory()
         task_status.started()
         while True:
             while not self._queue:
-                self._ready = anyio.Event()
+                self._ready = new_event()
                 await self._ready.wait()
             data = self._queue.popleft()
             if self._converter is None:

@@ -33,6 +33,7 @@ import anyio
 import attrs
 
 from . import _turns as t
+from ._aio import event_factory, loop_clock
 from ._connect import ConnectionSettings, open_connection
 from ._executor import Executor, ToolRunner, message_item
 from ._fanout import DEFAULT_BUFFER, EventBus, EventStream, check_buffer
@@ -180,6 +181,9 @@ class AgentSession:
             cancel_on_interrupt=plan.cancel_on_interrupt,
         )
         self._player = Player(self.sink, plan.output_format, self._wake_clock)
+        self._now: Callable[[], float] = anyio.current_time
+        """The event loop's clock (found once in the loop: :func:`loop_clock`)."""
+        self._new_event: Callable[[], anyio.Event] = anyio.Event
         self._tools = ToolRunner(
             agent.tools,
             self,
@@ -453,6 +457,7 @@ class AgentSession:
 
     async def _enter(self) -> AgentSession:
         self._move(SessionStatus.CONNECTING)
+        self._now, self._new_event = loop_clock(), event_factory()
         self._ended = anyio.Event()
         stack = contextlib.AsyncExitStack()
         tg: TaskGroup | None = None
@@ -898,7 +903,7 @@ class AgentSession:
         assert executor is not None
         if translation.item is not None:
             executor.remember(translation.item)
-        now = anyio.current_time()
+        now = self._now()
         for item in translation.inputs:
             executor.execute(self._machine.handle(item, now))
         for event in translation.events:
@@ -930,14 +935,14 @@ class AgentSession:
     async def _clock_loop(self) -> None:
         machine = self._machine
         player = self._player
-        last_played, last_move = -1.0, anyio.current_time()
+        last_played, last_move = -1.0, self._now()
         while True:
             deadline = machine.next_deadline
             if machine.state is not t.TurnState.AGENT_SPEAKING and deadline is None:
                 last_played = -1.0
                 await self._clock_wait(None)
                 continue
-            now = anyio.current_time()
+            now = self._now()
             played = player.played_ms()
             pending = machine.playback.pending_ms(played)
             delay: float | None
@@ -956,7 +961,7 @@ class AgentSession:
                 until = max(0.0, deadline - now)
                 delay = until if delay is None else min(delay, until)
             await self._clock_wait(delay)
-            now = anyio.current_time()
+            now = self._now()
             played = player.played_ms()
             if played != last_played:
                 last_played, last_move = played, now
@@ -981,7 +986,7 @@ class AgentSession:
     async def _clock_wait(self, seconds: float | None) -> None:
         """Sleep ``seconds`` (None: until woken); a turn change or a position report
         (``_wake_clock``) ends it early."""
-        self._clock_wake = anyio.Event()
+        self._clock_wake = self._new_event()
         if seconds is None:
             await self._clock_wake.wait()
             return

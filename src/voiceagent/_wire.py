@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 import anyio
 from azure.ai.voicelive.aio import ConnectionClosed
 
+from ._aio import event_factory
 from ._connect import NETWORK_ERRORS, convert_error
 from .errors import ConfigurationError, ConnectionLostError, VoiceAgentError
 
@@ -110,10 +111,11 @@ class Wire:
 
     async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
         """The writer: send what is posted, in order, until cancelled."""
+        new_event = event_factory()
         task_status.started()
         while True:
             if not self._posted:
-                self._wake = anyio.Event()
+                self._wake = new_event()
                 await self._wake.wait()
             await self._flush()
 
