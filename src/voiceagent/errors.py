@@ -14,7 +14,11 @@ VoiceAgentError
 ├── AudioError               an audio file, device or format problem
 ├── ToolError                raised by a tool: its message goes to the model as is
 ├── HandlerError             an event handler raised and handler errors are fatal
-└── EmulatorError            the emulator could not start or was misused
+├── EmulatorError            the emulator could not start or was misused
+├── serve.ConversationRefused  the server is at capacity or draining (serve extra)
+├── serve.ProtocolError      a browser client broke the browser protocol (serve extra)
+└── telephony.CarrierError   a carrier sent what a bridge cannot use, or call control
+                             failed (telephony extra)
 ```
 
 SDK and aiohttp exceptions are converted to these at one boundary; messages never
