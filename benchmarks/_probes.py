@@ -196,6 +196,15 @@ class DeviceSink(AudioSinkBase):
         return PCM
 
     async def _write(self, frame: bytes) -> None:
+        self._take(frame)
+
+    def write_nowait(self, frame: bytes) -> bool:
+        """Take ``frame`` now (a device queue with room, like ``Speaker``'s): True."""
+        if self._checked(frame):
+            self._take(bytes(frame))
+        return True
+
+    def _take(self, frame: bytes) -> None:
         now = self._clock()
         if self._on_write is not None:
             self._on_write(now, frame)

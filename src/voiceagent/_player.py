@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from ._aio import event_factory
-from .audio import Converter, PausableSink, PositionReportingSink
+from .audio import Converter, NonBlockingSink, PausableSink, PositionReportingSink
 from .errors import AudioError
 
 if TYPE_CHECKING:
@@ -35,6 +35,30 @@ def sink_failure(sink: AudioSink, what: str, exc: BaseException) -> AudioError:
     return AudioError(f"the audio sink {type(sink).__name__} failed in {what}: {exc!r}")
 
 
+def nowait_writer(sink: AudioSink) -> Callable[[bytes], bool] | None:
+    """The sink's ``write_nowait``, if it is a :class:`~voiceagent.audio.NonBlockingSink`
+    whose ``write_nowait`` still does what its ``write`` does.
+
+    A subclass that overrides ``write`` (or ``AudioSinkBase._write``) of a sink with
+    ``write_nowait`` but not ``write_nowait`` itself (a test's failing disk, a sink that
+    also sends the audio somewhere) would see none of the frames the session hands over
+    at once: such a sink is written through ``write`` only.
+    """
+    if not isinstance(sink, NonBlockingSink):
+        return None
+    mro = type(sink).__mro__
+
+    def owner(name: str) -> type | None:
+        return next((cls for cls in mro if name in vars(cls)), None)
+
+    nowait = owner("write_nowait")
+    for name in ("write", "_write"):
+        cls = owner(name)
+        if cls is not None and nowait is not None and cls is not nowait and issubclass(cls, nowait):
+            return None
+    return sink.write_nowait
+
+
 class Player:
     """Plays the agent's audio (wire format) into one sink.
 
@@ -49,9 +73,12 @@ class Player:
         self.sink = sink
         self._wire = wire
         self._wake = wake
-        self._queue: collections.deque[bytes | None] = collections.deque()
+        self._queue: collections.deque[bytes | _Converted | None] = collections.deque()
         """Audio waiting for the sink; None marks the end of an item's audio."""
         self._ready: anyio.Event | None = None
+        self._idle = False
+        """Whether the playback loop waits for audio (it is not in the middle of a write)."""
+        self._nowait = nowait_writer(sink)
         self._converter: Converter | None = None
         self._pausable = isinstance(sink, PausableSink)
         self.reports_position = isinstance(sink, PositionReportingSink)
@@ -71,16 +98,52 @@ class Player:
     # -- from the executor (synchronous) ---------------------------------------------
 
     def enqueue(self, data: bytes) -> None:
-        """Queue audio for the sink."""
-        self._queue.append(data)
-        if self._ready is not None:
-            self._ready.set()
+        """Queue audio for the sink (or hand it over at once: :meth:`_hand_over`)."""
+        if not self._hand_over(data):
+            self._queue.append(data)
+            if self._ready is not None:
+                self._ready.set()
 
     def end_item(self) -> None:
         """The current item's audio is complete: flush the converter after it."""
-        self._queue.append(None)
-        if self._ready is not None:
-            self._ready.set()
+        if not self._hand_over(None):
+            self._queue.append(None)
+            if self._ready is not None:
+                self._ready.set()
+
+    def _hand_over(self, data: bytes | None) -> bool:
+        """Give ``data`` (None: the converter's flush) to a
+        :class:`~voiceagent.audio.NonBlockingSink` now, if nothing waits before it.
+
+        The playback loop then has nothing to do: no task switch per audio delta. When
+        the sink has no room, the converted frame goes to the front of the loop's work.
+
+        Returns:
+            Whether ``data`` was dealt with (False: queue it as usual).
+
+        Raises:
+            AudioError: The sink failed.
+        """
+        if self._nowait is None or not self._idle or self._queue:
+            return False
+        frame = self._convert(data)
+        if not frame:
+            return True
+        try:
+            taken = self._nowait(frame)
+        except Exception as exc:
+            raise sink_failure(self.sink, "write_nowait()", exc) from exc
+        if not taken:
+            self._queue.append(_Converted(frame))
+            if self._ready is not None:
+                self._ready.set()
+        return True
+
+    def _convert(self, data: bytes | None) -> bytes:
+        if self._converter is None:
+            self._converter = Converter(self._wire, self.sink.format)
+        # End of an item's audio: the resampler's last few ms come out now.
+        return self._converter.flush() if data is None else self._converter.convert(data)
 
     def clear(self) -> None:
         """Drop what is queued here and in the sink, now."""
@@ -124,12 +187,13 @@ class Player:
         while True:
             while not self._queue:
                 self._ready = new_event()
-                await self._ready.wait()
+                self._idle = True
+                try:
+                    await self._ready.wait()
+                finally:
+                    self._idle = False
             data = self._queue.popleft()
-            if self._converter is None:
-                self._converter = Converter(self._wire, sink.format)
-            # End of an item's audio: the resampler's last few ms come out now.
-            frame = self._converter.flush() if data is None else self._converter.convert(data)
+            frame = data.frame if isinstance(data, _Converted) else self._convert(data)
             if frame:
                 try:
                     await sink.write(frame)
@@ -137,3 +201,12 @@ class Player:
                     raise
                 except Exception as exc:
                     raise sink_failure(sink, "write()", exc) from exc
+
+
+class _Converted:
+    """A frame already in the sink's format (a :class:`NonBlockingSink` had no room)."""
+
+    __slots__ = ("frame",)
+
+    def __init__(self, frame: bytes) -> None:
+        self.frame = frame

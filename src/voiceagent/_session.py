@@ -716,21 +716,32 @@ class AgentSession:
 
     async def _run_link(self, link: _Link) -> ConnectionLostError | None:
         """Run one connection's writer and receiver until it fails (its error) or is
-        retired (None)."""
+        retired (None).
+
+        Raises:
+            Exception: Whatever else ended one of them (a sink that failed while the
+                receiver handed it audio), as itself, not in an exception group.
+        """
         failure: ConnectionLostError | None = None
+        error: Exception | None = None
         async with anyio.create_task_group() as tg:
             link.scope = tg.cancel_scope
 
             async def run(loop: Callable[[], Awaitable[None]]) -> None:
-                nonlocal failure
+                nonlocal failure, error
                 try:
                     await loop()
                 except ConnectionLostError as exc:
                     failure = failure or exc
                     tg.cancel_scope.cancel()
+                except Exception as exc:
+                    error = error or exc
+                    tg.cancel_scope.cancel()
 
             tg.start_soon(run, link.wire.run)
             tg.start_soon(run, lambda: self._receive_loop(link.wire))
+        if error is not None:
+            raise error
         return failure
 
     async def _recover(self, failure: ConnectionLostError) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import errno
 import wave
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import pytest
@@ -337,6 +337,90 @@ async def test_a_failing_sink_is_an_audio_error_not_a_lost_connection() -> None:
             await Agent().run(source=MemorySource(audio, PCM), sink=sink, **connect_args(emu))
     assert "FullDisk" in str(info.value)
     assert sink.closed  # the session closed what it owned
+
+
+class FullDiskNowait(MemorySink):
+    """Fails in write_nowait, the path the session takes for a non-blocking sink."""
+
+    def write_nowait(self, frame: bytes) -> bool:
+        if len(self.writes) >= 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return super().write_nowait(frame)
+
+
+async def test_a_non_blocking_sink_failing_at_once_is_an_audio_error_too() -> None:
+    script = Script(Turn(hears=QUESTION, says=STORY))
+    audio = synthesize(QUESTION).audio + bytes(RATE * 2)
+    async with Emulator(speed=None, script=script, audio_chunk_ms=20) as emu:
+        sink = FullDiskNowait()
+        with pytest.raises(AudioError, match="No space left") as info, anyio.fail_after(30):
+            await Agent().run(source=MemorySource(audio, PCM), sink=sink, **connect_args(emu))
+    assert "FullDiskNowait" in str(info.value)
+    assert "write_nowait()" in str(info.value)
+    assert sink.closed
+
+
+class CountingSink(MemorySink):
+    """Counts which path each frame took."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.at_once = self.awaited = 0
+
+    def write_nowait(self, frame: bytes) -> bool:
+        taken = super().write_nowait(frame)
+        self.at_once += taken
+        return taken
+
+    async def write(self, frame: bytes) -> None:
+        self.awaited += 1
+        await super().write(frame)
+
+
+@pytest.mark.parametrize("max_buffer_ms", [None, 100])
+async def test_a_non_blocking_sink_gets_every_frame_in_order_by_either_path(
+    max_buffer_ms: int | None,
+) -> None:
+    # Unbounded: every delta is handed over at once (no task switch). Bounded at 100 ms,
+    # fed 8x faster than real time: the sink runs out of room and the playback loop takes
+    # over with write(), then hands over again once it has caught up. Either way the
+    # sink holds exactly the answer, in order.
+    script = Script(Turn(hears="Tell me a story.", says=STORY))
+    async with Emulator(speed=8.0, script=script, audio_chunk_ms=20) as emu:
+        sink = CountingSink(realtime=max_buffer_ms is not None, max_buffer_ms=max_buffer_ms)
+        async with Agent().session(sink=sink, **connect_args(emu)) as session:
+            async with agent_transcripts(session, 1):
+                await session.send_text("Tell me a story.")
+            await sink.drain()
+            assert sink.data == synthesize(STORY).audio
+    assert sink.at_once > 0
+    if max_buffer_ms is None:
+        assert sink.awaited == 0
+    else:
+        assert sink.awaited > 0
+
+
+class LoggingDisk(MemorySink):
+    """Overrides _write only: it must still see every frame."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = 0
+
+    async def _write(self, frame: bytes) -> None:
+        self.seen += len(frame)
+        await super()._write(frame)
+
+
+async def test_a_subclass_overriding_write_only_is_written_through_write() -> None:
+    script = Script(Turn(hears="Tell me a story.", says=STORY))
+    async with Emulator(speed=None, script=script, audio_chunk_ms=20) as emu:
+        sink = LoggingDisk()
+        async with Agent().session(sink=sink, **connect_args(emu)) as session:
+            async with agent_transcripts(session, 1):
+                await session.send_text("Tell me a story.")
+            await sink.drain()
+    assert sink.seen == len(synthesize(STORY).audio) == len(sink.data)
 
 
 # -- 9. a bounded real-time sink at barge-in --------------------------------------------------

@@ -35,6 +35,7 @@ from ._protocols import AudioSinkBase as AudioSinkBase
 from ._protocols import AudioSource as AudioSource
 from ._protocols import AudioSourceBase as AudioSourceBase
 from ._protocols import InputRecordingSink as InputRecordingSink
+from ._protocols import NonBlockingSink as NonBlockingSink
 from ._protocols import PausableSink as PausableSink
 from ._protocols import PositionReportingSink as PositionReportingSink
 from ._wav import WavFileSink as WavFileSink
@@ -55,6 +56,7 @@ __all__ = [
     "MemorySink",
     "MemorySource",
     "Microphone",
+    "NonBlockingSink",
     "NullSink",
     "PausableSink",
     "PositionReportingSink",

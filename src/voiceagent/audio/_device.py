@@ -426,6 +426,19 @@ class Speaker(AudioSinkBase):
             raise _open_error(self._name, self._format, exc) from exc
         self._stream = stream
 
+    def write_nowait(self, frame: bytes) -> bool:
+        """Queue ``frame`` now if the device is open and its buffer has room (a
+        :class:`~voiceagent.audio.NonBlockingSink`); False otherwise, nothing queued."""
+        if not self._checked(frame):
+            return True
+        if self._stream is None:
+            return False  # opening the device takes a worker thread: write() does it
+        queued = self._buffer.queued_bytes
+        if self._max_buffer is not None and queued and queued + len(frame) > self._max_buffer:
+            return False
+        self._buffer.push(bytes(frame))
+        return True
+
     async def _write(self, frame: bytes) -> None:
         if self._stream is None:
             async with self._opening:

@@ -250,6 +250,32 @@ class MemorySink(AudioSinkBase):
             self._advance(anyio.current_time())
         return self._format.ms_for_bytes(len(self._played))
 
+    def write_nowait(self, frame: bytes) -> bool:
+        """Take ``frame`` now unless a bounded real-time buffer is full (then False).
+
+        The :class:`~voiceagent.audio.NonBlockingSink` side of :meth:`write`: the same
+        checks, the same record.
+        """
+        if not self._checked(frame):
+            return True
+        now = anyio.current_time()
+        if self._realtime:
+            self._advance(now)
+            if (
+                self._max_buffer is not None
+                and self._queue
+                and len(self._queue) + len(frame) > self._max_buffer
+            ):
+                return False
+        frame = bytes(frame)
+        self.writes.append(SinkWrite(now, self._format.ms_for_bytes(len(self._written)), frame))
+        self._written += frame
+        if self._realtime:
+            self._queue += frame
+            if self._play_start is None and not self._paused:
+                self._play_start = now
+        return True
+
     async def _write(self, frame: bytes) -> None:
         now = anyio.current_time()
         self.writes.append(SinkWrite(now, self._format.ms_for_bytes(len(self._written)), frame))
@@ -385,6 +411,13 @@ class NullSink(AudioSinkBase):
         # playback loop yields whenever its queue is empty.
         self._bytes += len(frame)
         self.frames += 1
+
+    def write_nowait(self, frame: bytes) -> bool:
+        """Discard ``frame`` now (a :class:`~voiceagent.audio.NonBlockingSink`): always True."""
+        if self._checked(frame):
+            self._bytes += len(frame)
+            self.frames += 1
+        return True
 
     def clear(self) -> None:
         """Nothing is ever queued, so nothing to drop."""

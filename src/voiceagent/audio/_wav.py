@@ -401,6 +401,17 @@ class WavFileSink(AudioSinkBase):
         self._write_settled(now)
 
     async def _write(self, frame: bytes) -> None:
+        self._take(frame)
+        await anyio.lowlevel.checkpoint()
+
+    def write_nowait(self, frame: bytes) -> bool:
+        """Write ``frame`` to the file now (a :class:`~voiceagent.audio.NonBlockingSink`:
+        a file never makes the session wait): always True."""
+        if self._checked(frame):
+            self._take(bytes(frame))
+        return True
+
+    def _take(self, frame: bytes) -> None:
         self._written += len(frame)
         if self._to_pcm is None:
             self._append(frame)
@@ -411,7 +422,6 @@ class WavFileSink(AudioSinkBase):
             agent_end = self._base + len(self._agent) // 2
             self._place(self._agent, max(agent_end, user_end, now), pcm)
             self._write_settled(now)
-        await anyio.lowlevel.checkpoint()
 
     def clear(self) -> None:
         """Nothing is queued: every frame is in the file once written."""

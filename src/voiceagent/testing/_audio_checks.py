@@ -26,7 +26,13 @@ import anyio
 
 from .. import _g711
 from ..audio._format import AudioFormat, Encoding
-from ..audio._protocols import AudioSink, AudioSource, PausableSink, PositionReportingSink
+from ..audio._protocols import (
+    AudioSink,
+    AudioSource,
+    NonBlockingSink,
+    PausableSink,
+    PositionReportingSink,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -182,12 +188,14 @@ async def check_audio_sink(
     is checked with 100 ms frames written as fast as the sink takes them. A
     :class:`~voiceagent.audio.PausableSink` must hold its position while paused and play
     everything after :meth:`resume`; a :class:`~voiceagent.audio.PositionReportingSink`
-    must call its listener when its position moves.
+    must call its listener when its position moves; a
+    :class:`~voiceagent.audio.NonBlockingSink`'s ``write_nowait`` must be synchronous,
+    return a bool, account what it took like :meth:`write`, and refuse a closed sink.
 
     The audio written is a 440 Hz tone in the sink's format, 20 ms a frame.
 
     Args:
-        factory: Makes a fresh sink each call (sync or async); called five times.
+        factory: Makes a fresh sink each call (sync or async); called six times.
         tolerance_ms: How far a played position may be from the exact figure (a device
             block or a fade-out).
         timeout: Seconds any one step may take before the check calls it a hang.
@@ -203,6 +211,46 @@ async def check_audio_sink(
     if isinstance(sink, PausableSink):
         await _check_sink_pause(sink, tolerance_ms, timeout)
     else:
+        await _close(sink)
+    sink = await _make(factory)
+    if isinstance(sink, NonBlockingSink):
+        await _check_sink_nowait(sink, tolerance_ms, timeout)
+    else:
+        await _close(sink)
+
+
+async def _check_sink_nowait(sink: NonBlockingSink, tol: float, seconds: float) -> None:
+    name = type(sink).__name__
+    try:
+        if inspect.iscoroutinefunction(sink.write_nowait):
+            raise _fail(f"{name}.write_nowait() must be synchronous, not async")
+        positions = _Positions(sink)
+        fmt = sink.format
+        step = fmt.bytes_for_ms(FRAME_MS)
+        audio = _tone(fmt, 200)
+        with anyio.fail_after(seconds):
+            for i in range(0, len(audio), step):
+                taken = sink.write_nowait(audio[i : i + step])
+                if not isinstance(taken, bool):
+                    raise _fail(f"{name}.write_nowait() returned {taken!r}, not True or False")
+                if not taken:  # no room: the session writes it with write()
+                    await sink.write(audio[i : i + step])
+                positions.read("while writing with write_nowait()")
+            await sink.drain()
+        played = positions.read("after write_nowait() and drain()")
+        if abs(played - 200) > tol:
+            raise _fail(
+                f"{name}: wrote 200 ms with write_nowait() (write() when it had no room) and "
+                f"drained, but played_ms() is {played} (tolerance {tol} ms)"
+            )
+        await sink.aclose()
+        try:
+            sink.write_nowait(audio[:step])
+        except anyio.ClosedResourceError:
+            pass
+        else:
+            raise _fail(f"{name}.write_nowait() after aclose() must raise ClosedResourceError")
+    finally:
         await _close(sink)
 
 
