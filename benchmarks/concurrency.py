@@ -24,6 +24,9 @@ Usage::
     python benchmarks/concurrency.py                    # steps of 25-50, up to 300
     python benchmarks/concurrency.py --steps 150,200    # chosen steps
     python benchmarks/concurrency.py --smoke            # seconds, sped up, no verdict
+    python benchmarks/concurrency.py --baseline         # and, at each step, bare voiceagent
+                                                        # and the competent raw-SDK loop
+    python benchmarks/concurrency.py --uvloop           # the client on uvloop
 
 Target: at least 300 sessions (the physical work per session is 50 frames a second each
 way).
