@@ -225,17 +225,8 @@ async def _check_sink_nowait(sink: NonBlockingSink, tol: float, seconds: float) 
         if inspect.iscoroutinefunction(sink.write_nowait):
             raise _fail(f"{name}.write_nowait() must be synchronous, not async")
         positions = _Positions(sink)
-        fmt = sink.format
-        step = fmt.bytes_for_ms(FRAME_MS)
-        audio = _tone(fmt, 200)
         with anyio.fail_after(seconds):
-            for i in range(0, len(audio), step):
-                taken = sink.write_nowait(audio[i : i + step])
-                if not isinstance(taken, bool):
-                    raise _fail(f"{name}.write_nowait() returned {taken!r}, not True or False")
-                if not taken:  # no room: the session writes it with write()
-                    await sink.write(audio[i : i + step])
-                positions.read("while writing with write_nowait()")
+            await _write_tone(sink, 200, positions, nowait=True)
             await sink.drain()
         played = positions.read("after write_nowait() and drain()")
         if abs(played - 200) > tol:
@@ -245,7 +236,7 @@ async def _check_sink_nowait(sink: NonBlockingSink, tol: float, seconds: float) 
             )
         await sink.aclose()
         try:
-            sink.write_nowait(audio[:step])
+            sink.write_nowait(_tone(sink.format, FRAME_MS))
         except anyio.ClosedResourceError:
             pass
         else:
@@ -274,12 +265,25 @@ class _Positions:
         return self.last
 
 
-async def _write_tone(sink: AudioSink, ms: float, positions: _Positions) -> None:
+async def _write_tone(
+    sink: AudioSink, ms: float, positions: _Positions, *, nowait: bool = False
+) -> None:
+    """Write ``ms`` of tone in 20 ms frames: with ``write()``, or (``nowait``) with
+    ``write_nowait()`` first and ``write()`` when it has no room, as the session does."""
     fmt = sink.format
     step = fmt.bytes_for_ms(FRAME_MS)
     audio = _tone(fmt, ms)
     for i in range(0, len(audio), step):
-        await sink.write(audio[i : i + step])
+        frame = audio[i : i + step]
+        if nowait:
+            assert isinstance(sink, NonBlockingSink)
+            taken = sink.write_nowait(frame)
+            if not isinstance(taken, bool):
+                raise _fail(
+                    f"{type(sink).__name__}.write_nowait() returned {taken!r}, not True or False"
+                )
+        if not nowait or not taken:
+            await sink.write(frame)
         positions.read("while writing")
 
 
