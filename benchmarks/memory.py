@@ -51,6 +51,7 @@ from benchmarks._harness import (
 )
 from voiceagent.audio import NullSink
 from voiceagent.events import EndReason
+from voiceagent.telemetry import Telemetry
 
 NAME = "memory"
 TARGET_MB_PER_HOUR = 1.0
@@ -65,13 +66,19 @@ async def _conversation(
     every_ms: float,
     warm_ms: float,
     trace: bool,
+    report: bool = True,
 ) -> tuple[list[dict[str, Any]], Any, int]:
     """Run the session, sampling memory every ``every_ms`` of conversation."""
-    agent = WeatherAgent()
+    # The report's recorder keeps the latest Telemetry.report_turns turns (1000, about 5.5
+    # hours of this conversation): Telemetry.off() measures the session without it.
+    agent = WeatherAgent() if report else WeatherAgent(telemetry=Telemetry.off())
     points: list[dict[str, Any]] = []
     snapshot: Any = None
     async with agent.session(
-        source=source, sink=NullSink(), endpoint=endpoint, credential=AzureKeyCredential(api_key)
+        source=source,
+        sink=NullSink(),
+        endpoint=endpoint,
+        credential=AzureKeyCredential(api_key),
     ) as session:
 
         def sample() -> None:
@@ -122,7 +129,13 @@ def _growth_sites(before: Any, limit: int = 12) -> list[str]:
 
 
 def measure(
-    *, minutes: float, speed: float, warm_minutes: float, every_minutes: float, trace: bool
+    *,
+    minutes: float,
+    speed: float,
+    warm_minutes: float,
+    every_minutes: float,
+    trace: bool,
+    report: bool = True,
 ) -> dict[str, Any]:
     """Run the long conversation and return the figures.
 
@@ -132,6 +145,7 @@ def measure(
         warm_minutes: Conversation time before the slope is measured.
         every_minutes: Sampling interval, in conversation time.
         trace: Also report tracemalloc's top growth sites after warm-up.
+        report: Keep the conversation report's recorder on (the default of a session).
 
     Returns:
         The result document (without the machine and summary).
@@ -150,6 +164,7 @@ def measure(
                 every_ms=every_minutes * 60000,
                 warm_ms=warm_minutes * 60000,
                 trace=trace,
+                report=report,
             )
         )
     wall = time.perf_counter() - wall0
@@ -187,6 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm-minutes", type=float, default=10.0, help="warm-up, not measured")
     parser.add_argument("--every", type=float, default=1.0, help="sampling interval, minutes")
     parser.add_argument("--trace", action="store_true", help="tracemalloc growth sites")
+    parser.add_argument(
+        "--no-report",
+        action="store_true",
+        help="Telemetry.off(): without the conversation report's recorder",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.minutes, args.speed, args.warm_minutes, args.every = 2.0, 60.0, 0.5, 0.25
@@ -196,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         warm_minutes=args.warm_minutes,
         every_minutes=args.every,
         trace=args.trace,
+        report=not args.no_report,
     )
     slope = result["slope_mb_per_hour"]
     rss = f"{result['rss_mb_start']} / {result['rss_mb_warm']} / {result['rss_mb_end']} MB"
