@@ -23,7 +23,7 @@ import hmac
 import json
 import logging
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 
@@ -54,6 +54,11 @@ if TYPE_CHECKING:
 __all__ = ["AcsBridge"]
 
 log = logging.getLogger("voiceagent.telephony")
+
+FAR_END_MARGIN_S: Final = 0.3
+"""How long after the sink's clock has played the agent's last words a hang-up or transfer
+waits, for the caller to hear them: ACS never reports its position, and the caller is
+behind the clock by the network's delay and ACS's jitter buffer."""
 
 _POLICY_VIOLATION = 1008
 _VALIDATION = "Microsoft.EventGrid.SubscriptionValidationEvent"
@@ -326,6 +331,10 @@ class AcsBridge(LineBridge):
                 conversation, call, source, sink, send=websocket.send_text, pump=pump
             )
             if call.ending is not None and not call.caller_hung_up:
+                # The sink's clock says the goodbye has played, but the caller hears it
+                # the network's delay (and ACS's jitter buffer) later: hanging up or
+                # transferring at once would cut its last words.
+                await anyio.sleep(FAR_END_MARGIN_S)
                 await self._end_call(call)
         finally:
             shutdown = conversation.stop_reason == "shutdown"
