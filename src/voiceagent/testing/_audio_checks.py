@@ -214,34 +214,8 @@ async def check_audio_sink(
         await _close(sink)
     sink = await _make(factory)
     if isinstance(sink, NonBlockingSink):
-        await _check_sink_nowait(sink, tolerance_ms, timeout)
+        await _check_sink_accounting(sink, tolerance_ms, timeout, nowait=True)
     else:
-        await _close(sink)
-
-
-async def _check_sink_nowait(sink: NonBlockingSink, tol: float, seconds: float) -> None:
-    name = type(sink).__name__
-    try:
-        if inspect.iscoroutinefunction(sink.write_nowait):
-            raise _fail(f"{name}.write_nowait() must be synchronous, not async")
-        positions = _Positions(sink)
-        with anyio.fail_after(seconds):
-            await _write_tone(sink, 200, positions, nowait=True)
-            await sink.drain()
-        played = positions.read("after write_nowait() and drain()")
-        if abs(played - 200) > tol:
-            raise _fail(
-                f"{name}: wrote 200 ms with write_nowait() (write() when it had no room) and "
-                f"drained, but played_ms() is {played} (tolerance {tol} ms)"
-            )
-        await sink.aclose()
-        try:
-            sink.write_nowait(_tone(sink.format, FRAME_MS))
-        except anyio.ClosedResourceError:
-            pass
-        else:
-            raise _fail(f"{name}.write_nowait() after aclose() must raise ClosedResourceError")
-    finally:
         await _close(sink)
 
 
@@ -287,15 +261,21 @@ async def _write_tone(
         positions.read("while writing")
 
 
-async def _check_sink_accounting(sink: AudioSink, tol: float, seconds: float) -> None:
+async def _check_sink_accounting(
+    sink: AudioSink, tol: float, seconds: float, *, nowait: bool = False
+) -> None:
+    """Write 200 ms and drain: 200 ms played. With ``nowait``, write with
+    ``write_nowait()`` (``write()`` when it has no room), and check that a closed sink
+    refuses ``write_nowait()`` too."""
     name = type(sink).__name__
+    how = "with write_nowait() (write() when it had no room) " if nowait else ""
     try:
         if not isinstance(sink, AudioSink):
             raise _fail(
                 f"{name} is not an AudioSink: it needs format, write, clear, played_ms, "
                 "drain and aclose"
             )
-        for method in ("clear", "played_ms"):
+        for method in ("clear", "played_ms", *(["write_nowait"] if nowait else [])):
             if inspect.iscoroutinefunction(getattr(sink, method)):
                 raise _fail(f"{name}.{method}() must be synchronous, not async")
         if not isinstance(sink.format, AudioFormat):
@@ -304,14 +284,23 @@ async def _check_sink_accounting(sink: AudioSink, tol: float, seconds: float) ->
         if positions.read("at start") != 0:
             raise _fail(f"{name}.played_ms() is {positions.last} before anything was written")
         with anyio.fail_after(seconds):
-            await _write_tone(sink, 200, positions)
+            await _write_tone(sink, 200, positions, nowait=nowait)
             await sink.drain()
         played = positions.read("after drain()")
         if abs(played - 200) > tol:
             raise _fail(
-                f"{name}: wrote 200 ms and drained, but played_ms() is {played} "
+                f"{name}: wrote 200 ms {how}and drained, but played_ms() is {played} "
                 f"(tolerance {tol} ms)"
             )
+        if nowait:
+            assert isinstance(sink, NonBlockingSink)
+            await sink.aclose()
+            try:
+                sink.write_nowait(_tone(sink.format, FRAME_MS))
+            except anyio.ClosedResourceError:
+                pass
+            else:
+                raise _fail(f"{name}.write_nowait() after aclose() must raise ClosedResourceError")
     finally:
         await _close(sink)
 
