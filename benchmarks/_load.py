@@ -22,9 +22,11 @@ from benchmarks._probes import ProbedAgent, Samples, SessionProbe, utterance_ind
 from voiceagent.events import EndReason
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
+
     from benchmarks._harness import EmulatorProcess
 
-__all__ = ["LoadRun", "cycles_needed", "run_load"]
+__all__ = ["LoadRun", "cycles_needed", "measure_window", "run_load"]
 
 
 @attrs.frozen(kw_only=True)
@@ -123,7 +125,6 @@ async def run_load(
     utterances = utterance_index((ANSWER, STORY, OKAY), chunk_ms)
     repeat = cycles_needed(cycle, ramp_s + measure_s + 5, speed)
     failures: list[str] = []
-    stopping = False
 
     async def one(delay: float) -> None:
         await anyio.sleep(delay)
@@ -140,13 +141,47 @@ async def run_load(
             async with session:
                 probe.attach(session)
                 result = await session.wait()
-            if not stopping and result.reason is not EndReason.INPUT_FINISHED:
+            if not samples.stopped and result.reason is not EndReason.INPUT_FINISHED:
                 failures.append(f"{result.reason.value}: {result.error!r}")
         except Exception as exc:
-            if not stopping:
+            if not samples.stopped:
                 failures.append(repr(exc))
         finally:
             del probes[id(session)]
+
+    wall, cpu, emulator_cpu, other = await measure_window(
+        one, n=n, ramp_s=ramp_s, measure_s=measure_s, samples=samples, emulator=emulator
+    )
+    return LoadRun(
+        sessions=n,
+        seconds=wall,
+        client_cpu_cores=cpu,
+        emulator_cpu_cores=emulator_cpu,
+        other_cpu_cores=other,
+        failures=tuple(failures),
+        samples=samples,
+    )
+
+
+async def measure_window(
+    one: Callable[[float], Coroutine[Any, Any, None]],
+    *,
+    n: int,
+    ramp_s: float,
+    measure_s: float,
+    samples: Samples,
+    emulator: EmulatorProcess,
+) -> tuple[float, float, float, float]:
+    """Start ``one(delay)`` ``n`` times, spread over ``ramp_s``, and measure a window.
+
+    ``samples`` records during the window only (the event loop's lag included: how late
+    a 10 ms sleep wakes up); once the window is over, ``samples.stopped`` is set, so that
+    what the cancellation makes fail is not counted, and every task is cancelled.
+
+    Returns:
+        The window's length (s), this process's CPU, the emulator's CPU and the other
+        processes' CPU over it, in cores.
+    """
 
     async def watch_loop() -> None:
         while True:
@@ -166,16 +201,9 @@ async def run_load(
         samples.recording = False
         cpu1, emu1, wall1 = process_cpu_seconds(), emulator.cpu_seconds(), time.perf_counter()
         busy1 = sum(core_busy_seconds().values())
-        stopping = True
+        samples.stopped = True
         tg.cancel_scope.cancel()
     wall = wall1 - wall0
-    other = max(0.0, (busy1 - busy0) - (cpu1 - cpu0) - (emu1 - emu0)) / wall
-    return LoadRun(
-        sessions=n,
-        seconds=wall,
-        client_cpu_cores=(cpu1 - cpu0) / wall,
-        emulator_cpu_cores=(emu1 - emu0) / wall,
-        other_cpu_cores=other,
-        failures=tuple(failures),
-        samples=samples,
-    )
+    cpu, emulator_cpu = cpu1 - cpu0, emu1 - emu0
+    other = max(0.0, (busy1 - busy0) - cpu - emulator_cpu) / wall
+    return wall, cpu / wall, emulator_cpu / wall, other

@@ -61,6 +61,8 @@ class Samples:
 
     Attributes:
         recording: Whether to keep samples now.
+        stopped: Whether the run is over (what fails from now on is its ending, not a
+            failure).
         audio: ``response.audio.delta`` arrival to its bytes reaching the sink.
         barge_in: ``speech_started`` arrival to the sink being cleared.
         tool_start: ``function_call_arguments.done`` arrival to the tool starting.
@@ -79,6 +81,7 @@ class Samples:
     """
 
     recording: bool = True
+    stopped: bool = False
     audio: list[float] = attrs.Factory(list)
     barge_in: list[float] = attrs.Factory(list)
     tool_start: list[float] = attrs.Factory(list)

@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +52,10 @@ from benchmarks._harness import (
     EmulatorProcess,
     Row,
     pin,
-    process_cpu_seconds,
     write_result,
 )
-from benchmarks._load import LoadRun, cycles_needed, run_load
+from benchmarks._load import LoadRun, cycles_needed, measure_window, run_load
+from benchmarks._probes import Samples
 from benchmarks.overhead import raw_conversation, voiceagent_conversation
 
 NAME = "concurrency"
@@ -124,9 +123,8 @@ async def bare_load(
     """
     repeat = cycles_needed(cycle, ramp_s + measure_s + 5, speed)
     agent = WeatherAgent()
-    lags: list[float] = []
+    samples = Samples(recording=False)  # the event loop's lag, in the window
     failures: list[str] = []
-    recording = stopping = False
 
     async def one(delay: float) -> None:
         await anyio.sleep(delay)
@@ -137,30 +135,15 @@ async def bare_load(
             else:
                 await raw_conversation(emulator.endpoint, emulator.api_key, source, client)
         except Exception as exc:
-            if not stopping:
+            if not samples.stopped:
                 failures.append(repr(exc))
 
-    async def watch_loop() -> None:
-        while True:
-            before = time.perf_counter()
-            await anyio.sleep(0.01)
-            if recording:
-                lags.append(time.perf_counter() - before - 0.01)
-
-    async with anyio.create_task_group() as tg:
-        for i in range(n):
-            tg.start_soon(one, ramp_s * i / n)
-        tg.start_soon(watch_loop)
-        await anyio.sleep(ramp_s + 0.5)
-        recording = True
-        cpu0, wall0 = process_cpu_seconds(), time.perf_counter()
-        await anyio.sleep(measure_s)
-        cpu1, wall1 = process_cpu_seconds(), time.perf_counter()
-        recording, stopping = False, True
-        tg.cancel_scope.cancel()
+    _, cpu, _, _ = await measure_window(
+        one, n=n, ramp_s=ramp_s, measure_s=measure_s, samples=samples, emulator=emulator
+    )
     return {
-        "client_cpu_cores": round((cpu1 - cpu0) / (wall1 - wall0), 3),
-        "loop_lag_ms": Distribution.of_seconds(lags).as_dict(),
+        "client_cpu_cores": round(cpu, 3),
+        "loop_lag_ms": Distribution.of_seconds(samples.loop_lag).as_dict(),
         "failures": failures,
     }
 
