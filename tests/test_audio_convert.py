@@ -19,6 +19,7 @@ from voiceagent.audio import (
     AudioSourceBase,
     Converter,
     Encoding,
+    FrameStream,
     MemorySource,
     Reframer,
     converted,
@@ -335,3 +336,48 @@ async def test_converted_g711_to_pcm16_and_bad_frame_ms() -> None:
     with pytest.raises(ConfigurationError, match="frame_ms must be > 0, got 0"):
         async for _ in converted(MemorySource(ulaw, ULAW), PCM8K, frame_ms=0):
             pass
+
+
+# --- FrameStream ---------------------------------------------------------------------------
+
+
+@given(st.data())
+def test_a_frame_stream_gives_what_converted_gives(draw: st.DataObject) -> None:
+    # Chunks of the frame's size, mixed with odd ones: the pass-through must not jump ahead
+    # of bytes still held.
+    sizes = draw.draw(st.lists(st.sampled_from([960, 960, 1, 333, 2000]), max_size=12))
+    sizes += [1] * (sum(sizes) % 2)  # whole samples in all: odd cuts only on the way
+    audio = bytes(i % 251 for i in range(sum(sizes)))
+    stream = FrameStream(WIRE, WIRE)
+    frames: list[bytes] = []
+    at = 0
+    for size in sizes:
+        frames += stream.push(audio[at : at + size])
+        at += size
+    frames += stream.end()
+    assert b"".join(frames) == audio
+    assert all(len(f) == 960 for f in frames[:-1])
+
+
+def test_a_frame_stream_passes_wire_frames_through_without_a_copy() -> None:
+    stream = FrameStream(WIRE, WIRE)
+    frame = bytes(range(240)) * 4
+    assert stream.push(frame)[0] is frame
+    assert stream.push(bytearray(frame)) == [frame]  # not bytes: copied, the same audio
+    assert stream.push(frame[:10]) == []
+    assert stream.push(frame) == [frame[:10] + frame[:950]]  # held bytes first
+    assert stream.end() == [frame[950:]]
+
+
+def test_a_frame_stream_converts_and_reports_a_cut_sample() -> None:
+    stream = FrameStream(ULAW, PCM8K, frame_ms=20)
+    ulaw = _g711.ulaw_encode(tone(8000, 50).tobytes())
+    frames = stream.push(ulaw) + stream.end()
+    assert [len(f) for f in frames] == [320, 320, 160]
+    assert b"".join(frames) == _g711.ulaw_decode(ulaw)
+    odd = FrameStream(PCM8K, PCM8K)
+    assert odd.push(bytes(3)) == []
+    with pytest.raises(AudioError, match="stray byte"):
+        odd.end()
+    with pytest.raises(ConfigurationError, match="frame_ms must be > 0"):
+        FrameStream(WIRE, WIRE, frame_ms=-1)

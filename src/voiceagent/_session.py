@@ -46,7 +46,7 @@ from ._router import EventRouter
 from ._tools import register_injectable
 from ._translate import NEEDS_POSITION, Translator
 from ._wire import RECEIVE_LIMIT, Uplink, Wire, check_echo
-from .audio import AudioSink, InputRecordingSink, NullSink, converted
+from .audio import AudioSink, FrameStream, InputRecordingSink, NullSink
 from .errors import (
     AudioError,
     AuthenticationError,
@@ -70,7 +70,7 @@ from .events import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable
     from types import TracebackType
 
     from anyio.abc import TaskGroup
@@ -128,6 +128,19 @@ _TRANSITIONS: Final[dict[SessionStatus, frozenset[SessionStatus]]] = {
     SessionStatus.CLOSING: frozenset({SessionStatus.CLOSED}),
     SessionStatus.CLOSED: frozenset(),
 }
+
+
+async def _close_iterator(iterator: AsyncIterator[bytes]) -> None:
+    """Close a source's iterator that was not read to its end (its ``finally`` blocks run
+    now, not whenever it is collected), even when the session is being cancelled."""
+    aclose: Callable[[], Awaitable[None]] | None = getattr(iterator, "aclose", None)
+    if aclose is None:
+        return
+    with anyio.CancelScope(shield=True), anyio.move_on_after(_CLOSE_TIMEOUT_S):
+        try:
+            await aclose()
+        except Exception as exc:
+            log.warning("closing the audio source's iterator failed: %r", exc)
 
 
 class AgentSession:
@@ -865,22 +878,36 @@ class AgentSession:
             else None
         )
         bytes_per_ms = fmt.bytes_per_ms
-        frames = converted(source, fmt).__aiter__()
-        while True:
-            try:
-                frame = await frames.__anext__()
-            except StopAsyncIteration:
-                break
-            except VoiceAgentError:
-                raise
-            except Exception as exc:
-                raise AudioError(
-                    f"the audio source {type(source).__name__} failed: {exc!r}"
-                ) from exc
-            await self._uplink.send_audio(frame)
-            self._uncommitted_ms += len(frame) / bytes_per_ms
-            if record is not None:
-                record(frame, fmt)
+        # The source is read here, not through converted(): one async generator less for
+        # each of the 50 frames a second (a source in the wire format passes through).
+        stream = FrameStream(source.format, fmt)
+        chunks: AsyncIterator[bytes] | None = source.__aiter__()
+        send = self._uplink.send_audio
+        try:
+            while True:
+                try:
+                    assert chunks is not None
+                    chunk = await chunks.__anext__()
+                    frames = stream.push(chunk)
+                except StopAsyncIteration:
+                    frames = stream.end()
+                    chunks = None
+                except VoiceAgentError:
+                    raise
+                except Exception as exc:
+                    raise AudioError(
+                        f"the audio source {type(source).__name__} failed: {exc!r}"
+                    ) from exc
+                for frame in frames:
+                    await send(frame)
+                    self._uncommitted_ms += len(frame) / bytes_per_ms
+                    if record is not None:
+                        record(frame, fmt)
+                if chunks is None:
+                    break
+        finally:
+            if chunks is not None:
+                await _close_iterator(chunks)
         # A round trip through the server: everything appended before it has been
         # processed (VAD included) once its answer arrives.
         self._barrier_pending = True

@@ -100,10 +100,23 @@ class Wire:
             self._wake.set()
 
     async def send(self, event: dict[str, Any]) -> None:
-        """Send ``event`` now, after everything posted before it."""
+        """Send ``event`` now, after everything posted before it.
+
+        Raises:
+            ConnectionLostError: The connection failed.
+        """
         if self._posted:
             await self._flush()
-        await self._send(event)
+        # What _send does, written out: this is every microphone frame's path.
+        error: VoiceAgentError | None = None
+        try:
+            await self._connection.send(event)
+        except NETWORK_ERRORS as exc:
+            error = convert_error(exc, self._settings, opening=False)
+            if error is None:
+                raise
+        if error is not None:
+            raise error
 
     async def flush(self) -> None:
         """Wait until everything posted so far has been sent."""

@@ -17,6 +17,7 @@ from voiceagent import Agent, AgentSession, ReconnectPolicy, SessionStatus, Tool
 from voiceagent.audio import (
     AudioFormat,
     AudioSinkBase,
+    AudioSourceBase,
     MemorySink,
     MemorySource,
     WavFileSource,
@@ -43,7 +44,7 @@ from voiceagent.testing import Emulator, Faults, Script, ToolCall, Turn, synthes
 from ..helpers import agent_transcripts, connect_args
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable
     from pathlib import Path
 
 PCM = AudioFormat()
@@ -567,6 +568,50 @@ async def test_bad_arguments_are_clear_errors() -> None:
                 await session.add_message("robot", "hi")  # type: ignore[arg-type]
             with pytest.raises(ConfigurationError, match="events"):
                 session.events(3)  # type: ignore[arg-type]
+
+
+class EndlessSource(AudioSourceBase):
+    """A microphone that never stops: its iterator says when its ``finally`` ran."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames = 0
+        self.started = anyio.Event()
+        self.iterator_closed = False
+
+    @property
+    def format(self) -> AudioFormat:
+        return PCM
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            while True:
+                await anyio.sleep(0.02)
+                self.frames += 1
+                if self.frames == 5:
+                    self.started.set()
+                yield bytes(960)
+        finally:
+            self.iterator_closed = True
+
+
+@pytest.mark.parametrize("how", ["end", "cancel"])
+async def test_a_source_still_running_is_closed_when_the_session_ends(how: str) -> None:
+    async with Emulator(speed=None, script=Script()) as emu:
+        source = EndlessSource()
+        with anyio.fail_after(30), anyio.CancelScope() as caller:
+            async with Agent().session(source=source, **connect_args(emu)) as session:
+                await source.started.wait()
+                if how == "end":
+                    session.end()
+                    await session.wait()
+                else:
+                    caller.cancel()  # the caller gives up: the block ends at once
+                    await anyio.sleep(10)
+            # Its finally ran before the session returned, not whenever it is collected.
+            assert source.iterator_closed
+            assert source.closed
+        assert caller.cancel_called == (how == "cancel")
 
 
 async def test_the_session_closes_the_source_and_sink_it_was_given(tmp_path: Path) -> None:

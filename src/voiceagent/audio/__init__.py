@@ -16,6 +16,7 @@ G.711) is part of the base install; :class:`Microphone` and :class:`Speaker` nee
 """
 
 from ._convert import Converter as Converter
+from ._convert import FrameStream as FrameStream
 from ._convert import Reframer as Reframer
 from ._convert import converted as converted
 from ._device import DeviceInfo as DeviceInfo
@@ -52,6 +53,7 @@ __all__ = [
     "Converter",
     "DeviceInfo",
     "Encoding",
+    "FrameStream",
     "InputRecordingSink",
     "MemorySink",
     "MemorySource",

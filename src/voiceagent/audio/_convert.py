@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from ._protocols import AudioSource
 
-__all__ = ["Converter", "Reframer", "converted"]
+__all__ = ["Converter", "FrameStream", "Reframer", "converted"]
 
 _DECODE: Final[dict[Encoding, Callable[[bytes], bytes]]] = {
     Encoding.G711_ULAW: _g711.ulaw_decode,
@@ -91,6 +91,7 @@ class Converter:
         self._stream: Any = None
         # Channels are resampled as they are, or mixed to mono first when the count changes.
         self._mix_channels = src.channels if src.channels == dst.channels else 1
+        self._identity = src == dst
         if self.needs_extra:
             self._np, self._soxr = _import_extra(f"converting {src} to {dst}")
             self._codec = _NumpyCodec(self._np)
@@ -108,7 +109,7 @@ class Converter:
     @property
     def is_identity(self) -> bool:
         """Whether the formats are equal, so bytes pass through unchanged."""
-        return self._src == self._dst
+        return self._identity
 
     @property
     def needs_extra(self) -> bool:
@@ -129,7 +130,7 @@ class Converter:
             The converted audio available so far (the resampler holds back a few
             milliseconds until :meth:`flush`).
         """
-        if self.is_identity:
+        if self._identity:
             return bytes(data)
         if self._pending:
             data = self._pending + bytes(data)
@@ -254,6 +255,63 @@ class Reframer:
         return rest
 
 
+class FrameStream:
+    """A :class:`Converter` and a :class:`Reframer` together: chunks of one stream in,
+    frames of exactly ``frame_ms`` in ``dst`` out (the last may be shorter).
+
+    It is what :func:`converted` does, without the async iteration, for a caller that reads
+    the source itself: a chunk already in ``dst`` and a frame long goes through as it is,
+    with no copy and no buffering (the common case of a source that produces the wire's
+    frames).
+
+    Args:
+        src: The format of the chunks given to :meth:`push`.
+        dst: The format of the frames returned.
+        frame_ms: The duration of each frame, ``> 0``.
+
+    Raises:
+        ConfigurationError: If ``frame_ms`` is not positive.
+        MissingExtraError: If the conversion needs numpy/soxr and they are missing.
+    """
+
+    def __init__(self, src: AudioFormat, dst: AudioFormat, *, frame_ms: float = 20) -> None:
+        if not frame_ms > 0:
+            raise ConfigurationError(f"frame_ms must be > 0, got {frame_ms!r}")
+        self._converter = Converter(src, dst)
+        self._reframer = Reframer(max(dst.bytes_for_ms(frame_ms), dst.block_align))
+        self._passthrough = self._converter.is_identity
+        self._frame_bytes = self._reframer.frame_bytes
+
+    def push(self, chunk: bytes | bytearray | memoryview) -> list[bytes]:
+        """Add the next chunk; return every complete frame now available, in order."""
+        if (
+            self._passthrough
+            and type(chunk) is bytes
+            and len(chunk) == self._frame_bytes
+            and not self._reframer.buffered
+        ):
+            return [chunk]
+        return self._reframer.push(self._converter.convert(chunk))
+
+    def end(self) -> list[bytes]:
+        """End the stream: the frames still held, the last one possibly shorter.
+
+        Raises:
+            AudioError: If the stream ended in the middle of a sample.
+        """
+        frames = self._reframer.push(self._converter.flush())
+        rest = self._reframer.flush()
+        dst = self._converter.dst
+        if not dst.is_aligned(len(rest)):  # only a pass-through lets a cut sample get here
+            raise AudioError(
+                f"the audio stream ended with {len(rest) % dst.block_align} stray byte(s), "
+                f"not a whole {dst} sample ({dst.block_align} bytes)"
+            )
+        if rest:
+            frames.append(rest)
+        return frames
+
+
 async def converted(
     source: AudioSource, dst: AudioFormat, *, frame_ms: float = 20
 ) -> AsyncIterator[bytes]:
@@ -275,20 +333,14 @@ async def converted(
         MissingExtraError: If the conversion needs numpy/soxr and they are missing.
         AudioError: If the source ends in the middle of a sample.
     """
-    if not frame_ms > 0:
-        raise ConfigurationError(f"frame_ms must be > 0, got {frame_ms!r}")
-    converter = Converter(source.format, dst)
-    reframer = Reframer(max(dst.bytes_for_ms(frame_ms), dst.block_align))
+    stream = FrameStream(source.format, dst, frame_ms=frame_ms)
     iterator = source.__aiter__()
     try:
         async for chunk in iterator:
-            for frame in reframer.push(converter.convert(chunk)):
+            for frame in stream.push(chunk):
                 yield frame
-        for frame in reframer.push(converter.flush()):
+        for frame in stream.end():
             yield frame
-        rest = reframer.flush()
-        if rest:
-            yield rest
     finally:
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
