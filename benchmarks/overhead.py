@@ -44,6 +44,9 @@ Usage::
     python benchmarks/overhead.py --smoke            # one short conversation each, no verdict
     .venv-peers/bin/python benchmarks/overhead.py --baselines competent,livekit,pipecat
     python benchmarks/overhead.py --profile out.prof # also cProfile one voiceagent run
+    py-spy record -r 200 -f raw -o va.txt -- python benchmarks/overhead.py --solo voiceagent \
+        --seconds 60 --parallel 30                   # one client alone, in this process,
+                                                     # for a sampling profiler
 
 Target: voiceagent / competent at most 1.05.
 """
@@ -675,6 +678,34 @@ def measure(
     }
 
 
+def solo(client: str, *, seconds: float, conversations: int, speed: float) -> tuple[float, float]:
+    """Run ``conversations`` conversations of one client at once in this process (pinned
+    to the client's core), after one warm-up, for a profiler to watch: nothing else runs
+    in the process.
+
+    Returns:
+        The CPU time per conversation and the conversation's audio, in seconds.
+    """
+    cycle = build_cycle(min_duration_ms=seconds * 1000)
+    script = script_for(cycle, 1)
+    with (
+        EmulatorProcess(script, speed=speed) as emu,
+        EmulatorProcess(script, speed=20.0) as warm,
+    ):
+        pin(CLIENT_CPU)
+        agent = WeatherAgent()
+        for server, n, pace in ((warm, 1, 20.0), (emu, conversations, speed)):
+            done = anyio.run(
+                functools.partial(_round, speed=pace, conversations=n),
+                client,
+                agent,
+                server.endpoint,
+                server.api_key,
+                cycle,
+            )
+    return done.cpu_per_conversation_s, cycle.duration_ms / 1000
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="a few seconds, no verdict")
@@ -694,9 +725,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speed", type=float, default=1.0, help="speed-up (1.0: real time)")
     parser.add_argument("--chunk-ms", type=int, default=20, help="audio per response delta")
     parser.add_argument("--profile", metavar="FILE", help="cProfile one voiceagent conversation")
+    parser.add_argument(
+        "--solo",
+        metavar="CLIENT",
+        help="run only CLIENT (voiceagent or a raw client): the first --parallel level's "
+        "conversations at once, in this process, for a sampling profiler; no comparison",
+    )
     args = parser.parse_args(argv)
     parallel = [int(n) for n in args.parallel.split(",")]
     seconds = [float(s) for s in args.seconds.split(",")]
+    if args.solo is not None:
+        if args.solo not in (*RAW_CLIENTS, "voiceagent"):
+            parser.error(f"--solo takes voiceagent or one of {', '.join(RAW_CLIENTS)}")
+        cpu, length = solo(
+            args.solo, seconds=seconds[0], conversations=parallel[0], speed=args.speed
+        )
+        print(f"{args.solo}: {parallel[0]} conversations of {length:.0f} s at once, "
+              f"cpu per conversation {cpu * 1000:.1f} ms")  # fmt: skip
+        return 0
     baselines = [b.strip() for b in args.baselines.split(",")]
     unknown = set(baselines) - set(RAW_CLIENTS) - set(PEERS)
     if unknown:

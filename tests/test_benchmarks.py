@@ -11,6 +11,7 @@ import base64
 import json
 import math
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -488,6 +489,23 @@ def test_a_peer_that_is_not_installed_is_skipped_with_its_reason(
     out, err = capsys.readouterr()
     assert out.splitlines() == [f"skipped peer {peers.unavailable('ghost')}"]
     assert "no baseline left to compare with" in err
+
+
+def test_solo_runs_one_client_alone_for_a_profiler(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--seconds", "0", "--parallel", "2", "--speed", "20"]
+    assert overhead.main(["--solo", "voiceagent", *args]) == 0
+    out = capsys.readouterr().out
+    match = re.fullmatch(
+        r"voiceagent: 2 conversations of \d+ s at once, cpu per conversation ([0-9.]+) ms\n", out
+    )
+    assert match is not None, out
+    assert float(match[1]) > 0
+    with pytest.raises(SystemExit) as exit_info:
+        overhead.main(["--solo", "livekit", *args])
+    assert exit_info.value.code == 2
+    assert (
+        "--solo takes voiceagent or one of competent, samples, minimal" in capsys.readouterr().err
+    )
 
 
 def test_a_peer_is_set_against_the_competent_loop_of_the_same_run() -> None:

@@ -899,7 +899,12 @@ class AgentSession:
                         f"the audio source {type(source).__name__} failed: {exc!r}"
                     ) from exc
                 for frame in frames:
-                    await send(frame)
+                    sending = send(frame)
+                    if sending is not None:
+                        try:  # noqa: SIM105 - not a suppress context: 50 times a second
+                            await sending
+                        except ConnectionLostError:
+                            pass  # the link's own loops notice it
                     self._uncommitted_ms += len(frame) / bytes_per_ms
                     if record is not None:
                         record(frame, fmt)
