@@ -30,7 +30,8 @@ Conversations run a few at once (``--parallel``, default 4 and then 30: the cost
 conversation is not the same in a quiet process and in a busy one). Each round runs
 voiceagent and one raw client at the same time, each in its own process pinned to the
 same core, so that both meet the same machine; each client's CPU is its own process's CPU
-time, and the processes swap clients every round. Rounds cycle through the raw clients.
+time, and the two processes swap roles from one round of a raw client to its next (so
+that 4 rounds put each in each process twice). Rounds cycle through the raw clients.
 After one warm-up of every client, the figures are, per call length, level and raw
 client, the median CPU time per conversation of each and the median of the rounds'
 ratios. CPU that other processes use meanwhile is reported with each round.
@@ -38,7 +39,7 @@ ratios. CPU that other processes use meanwhile is reported with each round.
 Usage::
 
     python benchmarks/overhead.py                    # 60 s and 20 s calls; 4, then 30 at
-                                                     # once; 3 rounds per raw client (and
+                                                     # once; 4 rounds per raw client (and
                                                      # per peer, where installed)
     python benchmarks/overhead.py --seconds 60 --parallel 30 --baselines competent
     python benchmarks/overhead.py --smoke            # one short conversation each, no verdict
@@ -455,7 +456,7 @@ class _Clients:
     same machine: on a shared machine, other work (a busy sibling hyperthread, the cache)
     changes what the same work costs, and clients measured a minute apart would meet
     different noise. Each client's CPU is its own process's CPU time; the processes swap
-    clients every round.
+    roles from one round of a baseline to its next.
     """
 
     def __init__(
@@ -489,14 +490,17 @@ class _Clients:
             if pipe.recv() != "ready":
                 raise RuntimeError("a client process did not start")
         self._emulator = emulator
-        self._swap = False
+        # Per baseline: with the baselines' rounds interleaved, one flag for all would put
+        # every round of a baseline in the same process when there are two of them.
+        self._swapped: dict[str, bool] = {}
 
     def pair(self, n: int, speed: float, raw_client: str) -> tuple[Round, Round]:
         """A round of each client, at the same time: (raw client or peer, voiceagent)."""
         clients = [raw_client, "voiceagent"]
-        if self._swap:
+        swap = self._swapped.get(raw_client, False)
+        if swap:
             clients.reverse()
-        self._swap = not self._swap
+        self._swapped[raw_client] = not swap
         busy0, emu0, wall0 = (
             sum(core_busy_seconds().values()),
             self._emulator.cpu_seconds(),
@@ -709,7 +713,9 @@ def solo(client: str, *, seconds: float, conversations: int, speed: float) -> tu
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="a few seconds, no verdict")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per level and client")
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="rounds per level and client (even: balanced)"
+    )
     parser.add_argument(
         "--parallel", default="4,30", help="conversations at once, per level (comma-separated)"
     )
