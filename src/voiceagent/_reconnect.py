@@ -66,8 +66,12 @@ class ReconnectPolicy:
             together do not reconnect in lockstep.
         buffer_ms: How much of the user's audio the session keeps for the next connection:
             the audio the old connection never committed, then what the user says during
-            the outage. Beyond it the oldest is dropped, with a warning. It costs
-            ``buffer_ms`` of audio in memory per session (5 s of 24 kHz pcm16: 240 kB).
+            the outage. Beyond it the oldest is dropped, with a warning. It costs up to
+            ``buffer_ms`` of audio in memory per session (5 s of 24 kHz pcm16: 240 kB). With
+            the service's VAD, while connected and before a turn has begun (the service's
+            ``speech_started``), the session keeps only the last 1.6 s or so (the VAD's
+            prefix padding and shortest speech, plus 1 s for the event to arrive): older
+            audio cannot belong to a turn.
         recycle_s: How long before the service's ``expires_at`` the session opens its next
             connection and looks for a quiet moment (nobody speaking, no tool running) to
             move over.

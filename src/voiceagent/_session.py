@@ -93,6 +93,13 @@ _REPORT_WAIT_S: Final = 0.5
 """The longest the clock waits for a position-reporting sink's next report."""
 _CONFIGURE_TIMEOUT_S: Final = 15.0
 _CLOSE_TIMEOUT_S: Final = 5.0
+_DEFAULT_PREFIX_PADDING_MS: Final = 420
+"""The longest prefix padding of the service's VADs by default (azure_semantic_vad's)."""
+_DEFAULT_SPEECH_MS: Final = 200
+"""The service VADs' default shortest speech that starts a turn."""
+_ONSET_MARGIN_MS: Final = 1000
+"""Time for the service's ``speech_started`` to reach the session after a turn's speech
+began (detection and the way back), on top of the padding and the shortest speech."""
 _HARMLESS_ERRORS: Final = frozenset({"response_cancel_not_active"})
 _PLAYED_EPSILON_MS: Final = 0.5
 """Queued audio shorter than this counts as played (float sums)."""
@@ -128,6 +135,24 @@ _TRANSITIONS: Final[dict[SessionStatus, frozenset[SessionStatus]]] = {
     SessionStatus.CLOSING: frozenset({SessionStatus.CLOSED}),
     SessionStatus.CLOSED: frozenset(),
 }
+
+
+def _idle_hold_bytes(plan: SessionPlan, fmt: AudioFormat) -> int | None:
+    """How much of the user's audio a connected session keeps while no turn has begun:
+    with the service's VAD, the turn's prefix padding and shortest speech (the service's
+    defaults when not set) and :data:`_ONSET_MARGIN_MS` for the ``speech_started`` to come
+    back; None (the whole buffer) for manual turns."""
+    detection = plan.options.effective_turn_detection()
+    if detection is None:
+        return None
+    padding = getattr(detection, "prefix_padding_ms", None)
+    speech = getattr(detection, "speech_duration_ms", None)
+    hold_ms = (
+        (_DEFAULT_PREFIX_PADDING_MS if padding is None else padding)
+        + (_DEFAULT_SPEECH_MS if speech is None else speech)
+        + _ONSET_MARGIN_MS
+    )
+    return fmt.bytes_for_ms(hold_ms)
 
 
 async def _close_iterator(iterator: AsyncIterator[bytes]) -> None:
@@ -206,7 +231,10 @@ class AgentSession:
         )
         self._policy: ReconnectPolicy = plan.reconnect
         fmt = plan.input_format
-        self._uplink = Uplink(0 if fmt is None else fmt.bytes_for_ms(self._policy.buffer_ms))
+        self._uplink = Uplink(
+            0 if fmt is None else fmt.bytes_for_ms(self._policy.buffer_ms),
+            None if fmt is None else _idle_hold_bytes(plan, fmt),
+        )
         # MCP servers: the service calls their tools; this runs the approvals (_mcp.py).
         self._mcp: McpRuntime | None = None
         if plan.options.mcp_servers:
@@ -940,6 +968,8 @@ class AgentSession:
         if kind == "input_audio_buffer.committed":
             self._uncommitted_ms = 0.0
             self._uplink.committed()
+        elif kind == "input_audio_buffer.speech_started":
+            self._uplink.speech_started()
         played = self._player.played_ms() if kind in NEEDS_POSITION else None
         translation = self._translator.translate(raw, played)
         executor = self._executor

@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import pytest
+from azure.ai.voicelive.aio import connect
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from voiceagent import Agent, Message, ReconnectPolicy, SessionResult, ToolCallRecord, tool
+from voiceagent._connect import ConnectionSettings
+from voiceagent._wire import Uplink, Wire
 from voiceagent.audio import AudioFormat, MemorySource, WavFileSink
 from voiceagent.errors import AuthenticationError, ConnectError
 from voiceagent.events import AgentTranscript, EndReason, Reconnected, Reconnecting
@@ -326,3 +329,36 @@ async def test_a_service_that_keeps_dropping_ends_the_call_after_the_attempts() 
     assert result.reason is EndReason.CONNECTION_LOST
     assert "after 3 attempt(s)" in str(result.error)
     assert [a.attempt for a in attempts] == [1, 2, 3]
+
+
+async def test_the_uplink_keeps_a_whole_turn_but_little_silence() -> None:
+    # What a next connection would be sent (resend_events), over a real connection.
+    frame = bytes(PCM.bytes_for_ms(20))
+    whole, idle = PCM.bytes_for_ms(5000), PCM.bytes_for_ms(1620)
+
+    async def say(uplink: Uplink, frames: int) -> int:
+        for _ in range(frames):
+            sending = uplink.send_audio(frame)
+            assert sending is not None
+            await sending
+        return len(uplink.resend_events()) * len(frame)
+
+    async with Emulator(speed=None) as emu:
+        settings = ConnectionSettings.resolve(**connect_args(emu))
+        async with connect(endpoint=emu.endpoint, credential=emu.credential) as connection:
+            uplink = Uplink(whole, idle)
+            uplink.attach(Wire(connection, settings))
+            assert await say(uplink, 200) == idle  # nobody speaking: the onset's margin
+            uplink.speech_started()
+            assert await say(uplink, 100) == idle + 100 * len(frame)  # a turn: all of it...
+            assert await say(uplink, 300) == whole  # ...up to the buffer
+            uplink.committed()
+            assert uplink.resend_events() == []
+            assert await say(uplink, 10) == 10 * len(frame)
+            uplink.detach()  # an outage: everything the user says, up to the buffer
+            for _ in range(300):
+                assert uplink.send_audio(frame) is None
+            assert len(uplink.resend_events()) * len(frame) == whole
+            manual = Uplink(whole)  # manual turns: every uncommitted byte is the turn
+            manual.attach(Wire(connection, settings))
+            assert await say(manual, 300) == whole
