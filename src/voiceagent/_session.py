@@ -70,7 +70,7 @@ from .events import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable
+    from collections.abc import Awaitable, Callable
     from types import TracebackType
 
     from anyio.abc import TaskGroup
@@ -153,19 +153,6 @@ def _idle_hold_bytes(plan: SessionPlan, fmt: AudioFormat) -> int | None:
         + _ONSET_MARGIN_MS
     )
     return fmt.bytes_for_ms(hold_ms)
-
-
-async def _close_iterator(iterator: AsyncIterator[bytes]) -> None:
-    """Close a source's iterator that was not read to its end (its ``finally`` blocks run
-    now, not whenever it is collected), even when the session is being cancelled."""
-    aclose: Callable[[], Awaitable[None]] | None = getattr(iterator, "aclose", None)
-    if aclose is None:
-        return
-    with anyio.CancelScope(shield=True), anyio.move_on_after(_CLOSE_TIMEOUT_S):
-        try:
-            await aclose()
-        except Exception as exc:
-            log.warning("closing the audio source's iterator failed: %r", exc)
 
 
 class AgentSession:
@@ -909,38 +896,32 @@ class AgentSession:
         # The source is read here, not through converted(): one async generator less for
         # each of the 50 frames a second (a source in the wire format passes through).
         stream = FrameStream(source.format, fmt)
-        chunks: AsyncIterator[bytes] | None = source.__aiter__()
+        chunks = source.__aiter__()
         send = self._uplink.send_audio
-        try:
-            while True:
-                try:
-                    assert chunks is not None
-                    chunk = await chunks.__anext__()
-                    frames = stream.push(chunk)
-                except StopAsyncIteration:
-                    frames = stream.end()
-                    chunks = None
-                except VoiceAgentError:
-                    raise
-                except Exception as exc:
-                    raise AudioError(
-                        f"the audio source {type(source).__name__} failed: {exc!r}"
-                    ) from exc
-                for frame in frames:
-                    sending = send(frame)
-                    if sending is not None:
-                        try:  # noqa: SIM105 - not a suppress context: 50 times a second
-                            await sending
-                        except ConnectionLostError:
-                            pass  # the link's own loops notice it
-                    self._uncommitted_ms += len(frame) / bytes_per_ms
-                    if record is not None:
-                        record(frame, fmt)
-                if chunks is None:
-                    break
-        finally:
-            if chunks is not None:
-                await _close_iterator(chunks)
+        ended = False
+        while not ended:
+            try:
+                chunk = await chunks.__anext__()
+                frames = stream.push(chunk)
+            except StopAsyncIteration:
+                frames = stream.end()
+                ended = True
+            except VoiceAgentError:
+                raise
+            except Exception as exc:
+                raise AudioError(
+                    f"the audio source {type(source).__name__} failed: {exc!r}"
+                ) from exc
+            for frame in frames:
+                sending = send(frame)
+                if sending is not None:
+                    try:  # noqa: SIM105 - not a suppress context: 50 times a second
+                        await sending
+                    except ConnectionLostError:
+                        pass  # the link's own loops notice it
+                self._uncommitted_ms += len(frame) / bytes_per_ms
+                if record is not None:
+                    record(frame, fmt)
         # A round trip through the server: everything appended before it has been
         # processed (VAD included) once its answer arrives.
         self._barrier_pending = True
