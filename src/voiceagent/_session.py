@@ -834,11 +834,22 @@ class AgentSession:
             if link is not self._link:
                 continue  # it was replaced already (a drop came first)
             started = anyio.current_time()
+            following: _Link | None = None
             with anyio.move_on_after(max(0.0, expires - policy.last_safe_s - time.time())):
-                following = await self._connect(
-                    first=False, reason="the service's session ends soon (expires_at)"
-                )
+                try:
+                    following = await self._connect(
+                        first=False, reason="the service's session ends soon (expires_at)"
+                    )
+                except VoiceAgentError as exc:
+                    log.warning("could not open the next connection in advance: %s", exc)
+            if following is None:
+                # Not in time (or refused): the service ends this session at expires_at,
+                # and that drop is recovered like any other.
+                log.info("no connection ready before expires_at; reconnecting after it")
+                await link.retired.wait()
+                continue
             if link is not self._link:
+                await _close_link(following)
                 continue
             deadline = expires - policy.last_safe_s
             while not self._quiet() and time.time() < deadline:  # noqa: ASYNC110 - two clocks
@@ -1177,9 +1188,12 @@ class _Link:
     attempt: int = 0
     """Which attempt of its outage opened it (0: the session's first connection)."""
     opened: float = attrs.Factory(anyio.current_time)
+    retired: anyio.Event = attrs.Factory(anyio.Event)
+    """Set when the connection is closed (replaced, lost or at the session's end)."""
 
 
 async def _close_link(link: _Link) -> None:
+    link.retired.set()
     with anyio.CancelScope(shield=True), anyio.move_on_after(_CLOSE_TIMEOUT_S):
         await link.stack.aclose()
 

@@ -288,6 +288,48 @@ async def test_a_forty_minute_call_crosses_the_session_limit_without_losing_a_tu
     assert answers == [f"Answer {i}." for i in range(n)]
 
 
+@pytest.mark.parametrize("late", [1, 2], ids=["first move", "second move"])
+async def test_a_next_connection_not_ready_in_time_falls_back_to_reconnecting_after_expiry(
+    late: int,
+) -> None:
+    # The moves before `late` go as planned; the `late`-th move's connection is refused and
+    # its retry waits past the last safe moment, so the service ends that session itself.
+    # The call must carry on on a fresh connection (the first move used to fail the
+    # session, a later one to "move" to the connection it was already on).
+    policy = ReconnectPolicy(
+        recycle_s=2.0, last_safe_s=0.5, initial_backoff_s=5.0, jitter=0.0, stable_s=1.0
+    )
+    turns = [Turn(says=lambda ctx: ctx.transcript.replace("Question", "Answer"))] * 10
+    async with Emulator(speed=None, script=Script(*turns), faults=Faults(session_max_s=4)) as emu:
+        agent = Agent(modalities=["text"], turn_detection=None, reconnect=policy)
+        moves: list[Reconnected] = []
+        moved_enough = anyio.Event()
+
+        @agent.on(Reconnected)
+        def moved(event: Reconnected) -> None:
+            moves.append(event)
+            if len(moves) == late - 1:
+                emu.faults.refuse_connections = 1  # the next move's first attempt
+            if len(moves) == late:
+                moved_enough.set()
+
+        async with agent.session(**connect_args(emu)) as session:
+            if late == 1:
+                emu.faults.refuse_connections = 1
+            with anyio.fail_after(15):
+                await moved_enough.wait()
+                async with agent_transcripts(session, 1) as said:
+                    await session.send_text("Question 1.")
+            assert said[0].text == "Answer 1."
+            session.end()
+        connections = list(emu.connections)
+    assert len(connections) == late + 1
+    # (The last one is closed as the session ends, and the emulator may see that late.)
+    assert [c.closed_by for c in connections[:late]] == ["client"] * (late - 1) + ["server"]
+    assert [status for status, _ in emu.rejected] == [503]
+    assert session.result().reason is EndReason.ENDED
+
+
 # -- start-up ----------------------------------------------------------------------------------
 
 
