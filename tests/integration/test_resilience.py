@@ -258,7 +258,8 @@ def test_random_drops_never_lose_a_turn_or_run_a_tool_twice(
 
 async def test_a_forty_minute_call_crosses_the_session_limit_without_losing_a_turn() -> None:
     # Ten emulated minutes a session, at 100x: an expiry every 6 s of the test's time.
-    policy = ReconnectPolicy(recycle_s=2.0, last_safe_s=0.5, initial_backoff_s=0.01)
+    # Three seconds to open the next one: a loaded CI worker can take over one.
+    policy = ReconnectPolicy(recycle_s=3.0, last_safe_s=0.5, initial_backoff_s=0.01)
     turns = [Turn(says=lambda ctx: ctx.transcript.replace("Question", "Answer"))] * 400
     async with Emulator(
         speed=100.0, script=Script(*turns), faults=Faults(session_max_s=600)

@@ -96,7 +96,9 @@ class EmulatorConnection:
         """Wall seconds from :attr:`opened_at` until the session expires (None: never)."""
         if max_s is not None:
             self.expires_in = max_s / speed if speed is not None else max_s
-            expires_at = round(time.time() + self.expires_in)
+            # Whole seconds, rounded down: the session never ends before what it
+            # announced (rounding up told clients it ended up to 0.5 s later than it did).
+            expires_at = int(time.time() + self.expires_in)
         else:
             expires_at = int(time.time()) + _SESSION_TTL_S
         self.session: dict[str, Any] = default_session(
