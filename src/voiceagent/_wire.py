@@ -93,10 +93,7 @@ class Wire:
             ConnectionLostError: Events have piled up unsent: the service stopped reading.
         """
         if len(self._posted) >= _BACKLOG:
-            raise ConnectionLostError(
-                f"the connection to {self._settings.endpoint} stopped taking events "
-                f"({_BACKLOG} are waiting to be sent)"
-            )
+            raise self._backlog_error()
         self._posted.append(event)
         if self._wake is not None:
             self._wake.set()
@@ -108,9 +105,12 @@ class Wire:
         microphone's 50 frames a second go through one coroutine less.
 
         Raises:
-            ConnectionLostError: The connection failed (when awaited).
+            ConnectionLostError: The connection failed, or events have piled up unsent
+                (when awaited).
         """
         if self._posted:
+            if len(self._posted) >= _BACKLOG:
+                return self._raise(self._backlog_error())
             self._posted.append(event)  # after them, in order: the flush sends it too
             return self._flush()
         return self._send(event)
@@ -135,6 +135,16 @@ class Wire:
         # once, events reach the socket in the order they were posted.
         while self._posted:
             await self._send(self._posted.popleft())
+
+    def _backlog_error(self) -> ConnectionLostError:
+        return ConnectionLostError(
+            f"the connection to {self._settings.endpoint} stopped taking events "
+            f"({_BACKLOG} are waiting to be sent)"
+        )
+
+    @staticmethod
+    async def _raise(error: VoiceAgentError) -> None:
+        raise error
 
     async def _send(self, event: dict[str, Any]) -> None:
         error: VoiceAgentError | None = None

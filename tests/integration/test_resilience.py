@@ -16,7 +16,7 @@ from voiceagent import Agent, Message, ReconnectPolicy, SessionResult, ToolCallR
 from voiceagent._connect import ConnectionSettings
 from voiceagent._wire import Uplink, Wire
 from voiceagent.audio import AudioFormat, MemorySource, WavFileSink
-from voiceagent.errors import AuthenticationError, ConnectError
+from voiceagent.errors import AuthenticationError, ConnectError, ConnectionLostError
 from voiceagent.events import AgentTranscript, EndReason, Reconnected, Reconnecting
 from voiceagent.options import ServerVad
 from voiceagent.testing import (
@@ -405,3 +405,28 @@ async def test_the_uplink_keeps_a_whole_turn_but_little_silence() -> None:
             manual = Uplink(whole)  # manual turns: every uncommitted byte is the turn
             manual.attach(Wire(connection, settings))
             assert await say(manual, 300) == whole
+
+
+async def test_a_wire_whose_events_pile_up_unsent_reports_the_connection_lost() -> None:
+    # The writer never runs here, as when the service stops reading and the socket's
+    # buffer is full: posts and sends queued behind them stop at the backlog, with an
+    # error the session treats as a drop, instead of growing without end.
+    async with Emulator(speed=None) as emu:
+        settings = ConnectionSettings.resolve(**connect_args(emu))
+        async with connect(endpoint=emu.endpoint, credential=emu.credential) as connection:
+            wire = Wire(connection, settings)
+            event = {"type": "input_audio_buffer.clear"}
+            for _ in range(10_000):
+                wire.post(event)
+            with pytest.raises(ConnectionLostError, match="stopped taking events") as raised:
+                wire.post(event)
+            assert emu.endpoint in str(raised.value)
+            assert emu.api_key not in str(raised.value)
+            with pytest.raises(ConnectionLostError, match="stopped taking events"):
+                await wire.send({"type": "input_audio_buffer.commit"})
+            await wire.flush()  # what was taken goes out, in order, and the wire works
+            await wire.send({"type": "input_audio_buffer.commit"})
+            await emu.wait_for("input_audio_buffer.commit", timeout=10)
+            kinds = [e["type"] for e in emu.connections[0].received]
+            assert kinds[-1] == "input_audio_buffer.commit"
+            assert kinds.count("input_audio_buffer.clear") == 10_000
