@@ -169,10 +169,10 @@ class Faults:
         session_max_s: The session's maximum duration, in *emulated* seconds: the
             session lasts ``session_max_s / speed`` seconds of wall time (``session_max_s``
             with ``speed=None``). ``session.created.expires_at`` says when (whole Unix
-            seconds, rounded down: the session never ends before it), and then the emulator sends an ``error`` (``session_expired``) and
-            closes the socket with 1001, as the service does. None (the default): the
-            session never expires (``expires_at`` still says 30 minutes). Read when a
-            connection opens.
+            seconds, rounded down: the session never ends before it), and then the
+            emulator sends an ``error`` (``session_expired``) and closes the socket with
+            1001, as the service does. None (the default): the session never expires
+            (``expires_at`` still says 30 minutes). Read when a connection opens.
     """
 
     drop_after_events: int | None = None
