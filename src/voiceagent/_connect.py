@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp
 import attrs
@@ -203,6 +203,11 @@ NETWORK_ERRORS: tuple[type[BaseException], ...] = (
 """What the SDK and its transport raise for a network or credential failure."""
 
 
+_SDK_EOF_REASON: Final = "Connection closed"
+"""The reason the SDK gives a socket that ended without a close frame (with code 1000; a
+close frame's own code comes with an empty reason)."""
+
+
 def convert_error(
     exc: BaseException, settings: ConnectionSettings, *, opening: bool
 ) -> VoiceAgentError | None:
@@ -228,6 +233,12 @@ def convert_error(
             "set AZURE_VOICELIVE_API_KEY to use a key instead, or sign in (az login)"
         )
     if isinstance(exc, ConnectionClosed):
+        if exc.code == 1000 and exc.reason == _SDK_EOF_REASON:
+            # The socket ended with no close frame: aiohttp reports the end of the stream
+            # as "closed", with 1000, and the SDK passes that on. It was cut, not closed.
+            return ConnectionLostError(
+                f"the connection to {where} was cut (it ended without a WebSocket close frame)"
+            )
         return ConnectionLostError(f"the connection to {where} closed (code {exc.code})")
     if not isinstance(exc, SdkConnectionError | aiohttp.ClientError | OSError):
         return None

@@ -253,6 +253,31 @@ def test_random_drops_never_lose_a_turn_or_run_a_tool_twice(
     anyio.run(conversation)
 
 
+@pytest.mark.parametrize(
+    ("code", "said"),
+    [
+        (1006, "was cut (it ended without a WebSocket close frame)"),
+        (1011, "closed (code 1011)"),
+        (1001, "closed (code 1001)"),
+    ],
+)
+async def test_the_reconnection_says_how_the_connection_ended(code: int, said: str) -> None:
+    # An abrupt drop reaches the SDK as the end of the stream, which aiohttp reports as a
+    # normal close (1000): the reason must not say "closed (code 1000)" for a cut.
+    drop = Disconnect(at="response.audio.delta", count=1, code=code)
+    async with Emulator(speed=None, faults=Faults(disconnects=[drop])) as emu:
+        agent = Agent(modalities=["text", "audio"], turn_detection=None, reconnect=FAST)
+        tries: list[Reconnecting] = []
+        agent.on(Reconnecting)(tries.append)
+        async with agent.session(**connect_args(emu)) as session:
+            with anyio.fail_after(10):
+                async with agent_transcripts(session, 1):
+                    await session.send_text("Hello there.")
+            session.end()
+        assert tries
+        assert tries[0].reason == f"the connection to {emu.endpoint} {said}"
+
+
 # -- the session limit ------------------------------------------------------------------------
 
 
