@@ -226,9 +226,13 @@ async def test_session_expires_at_expires_at_with_the_services_error_and_close()
         created: Any = await conn.recv()
         expires_at = created.session.expires_at
         assert isinstance(expires_at, datetime.datetime)
-        assert abs(expires_at.timestamp() - (opened + 1)) <= 1
+        announced = expires_at.timestamp()
+        # Whole seconds, rounded down: within a second before the real end, never after.
+        assert announced == int(announced)
+        assert opened + 1 - 1.5 < announced <= opened + 1
         seen, closed = await drain(conn)
         elapsed = time.time() - opened
+        assert time.time() >= announced  # it never ends before what it announced
         assert seen == ["error"]
         assert closed.code == 1001
         assert elapsed >= 0.9
