@@ -15,7 +15,6 @@ is transcribed by Azure Speech (``azure-speech``), since the model itself never 
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import logging
 from typing import TYPE_CHECKING, Any, Final, Self
@@ -442,7 +441,7 @@ class TranscriptionSession:
         assert wire is not None
         async for frame in converted(self.source, self._format):
             self._uncommitted = True
-            await wire.send({"type": "input_audio_buffer.append", "audio": _b64(frame)})
+            await wire.send_audio(frame)
         # A round trip: once its answer arrives, the service has processed (VAD
         # included) everything appended before it.
         await wire.send({"type": "session.update", "session": {}})
@@ -531,7 +530,3 @@ class TranscriptionSession:
                 self._segments[event.item_id] = attrs.evolve(old, error=event.message)
         elif isinstance(event, ServiceErrorReported):
             log.warning("Voice Live error %s: %s", event.code, event.message)
-
-
-def _b64(frame: bytes) -> str:
-    return base64.b64encode(frame).decode()
