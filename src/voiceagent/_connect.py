@@ -43,6 +43,7 @@ __all__ = [
     "ENDPOINT_VARIABLES",
     "KEY_VARIABLES",
     "NETWORK_ERRORS",
+    "SDK_EOF_REASON",
     "ConnectionSettings",
     "convert_error",
     "open_connection",
@@ -203,7 +204,7 @@ NETWORK_ERRORS: tuple[type[BaseException], ...] = (
 """What the SDK and its transport raise for a network or credential failure."""
 
 
-_SDK_EOF_REASON: Final = "Connection closed"
+SDK_EOF_REASON: Final = "Connection closed"
 """The reason the SDK gives a socket that ended without a close frame (with code 1000; a
 close frame's own code comes with an empty reason)."""
 
@@ -233,7 +234,7 @@ def convert_error(
             "set AZURE_VOICELIVE_API_KEY to use a key instead, or sign in (az login)"
         )
     if isinstance(exc, ConnectionClosed):
-        if exc.code == 1000 and exc.reason == _SDK_EOF_REASON:
+        if exc.code == 1000 and exc.reason == SDK_EOF_REASON:
             # The socket ended with no close frame: aiohttp reports the end of the stream
             # as "closed", with 1000, and the SDK passes that on. It was cut, not closed.
             return ConnectionLostError(

@@ -20,8 +20,12 @@ The bytes are the same JSON ``conn.send`` would write. The socket is the SDK con
 ``_connection`` (an ``aiohttp.ClientWebSocketResponse``); if a version of the SDK has
 none, the appends go through ``conn.send`` as before.
 
-Receiving reads the raw frame (``recv_bytes``) and parses the JSON only: the SDK's event
-objects are built later, and only for consumers that asked for them.
+Receiving reads the raw message from the same socket and parses the JSON only (the SDK's
+``recv_bytes`` would encode each text message to bytes for ``json.loads`` to decode it
+again, and format a debug line for it); its end comes out as the SDK's
+``ConnectionClosed``, exactly as ``recv_bytes`` raises it. The SDK's event objects are
+built later, and only for consumers that asked for them. Without the socket, ``recv_bytes``
+is used.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import anyio
 from azure.ai.voicelive.aio import ConnectionClosed
 
 from ._aio import event_factory
-from ._connect import NETWORK_ERRORS, convert_error
+from ._connect import NETWORK_ERRORS, SDK_EOF_REASON, convert_error
 from .errors import ConfigurationError, ConnectionLostError, VoiceAgentError
 
 if TYPE_CHECKING:
@@ -221,10 +225,16 @@ class Wire:
         Raises:
             ConnectionLostError: The connection closed or failed.
         """
+        socket = self._socket
         while True:
             error: VoiceAgentError | None = None
             try:
-                frame = await self._connection.recv_bytes()
+                frame: str | bytes
+                if socket is None:
+                    frame = await self._connection.recv_bytes()
+                else:
+                    message = await socket.receive()
+                    frame = message.data if message.type in _DATA else _ended(socket, message)
                 if not frame:
                     raise ConnectionClosed(1006, "empty frame")
             except NETWORK_ERRORS as exc:
@@ -241,6 +251,24 @@ class Wire:
             if isinstance(raw, dict) and isinstance(raw.get("type"), str):
                 return raw
             log.warning("ignoring a message from the service without a type")
+
+
+_DATA: Final = frozenset({aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY})
+
+
+def _ended(socket: aiohttp.ClientWebSocketResponse, message: aiohttp.WSMessage) -> bytes:
+    """What the SDK's ``recv_bytes`` raises for a message that is not data, read straight
+    from its socket: the text is not encoded to bytes and decoded again, and no debug line
+    is formatted for each of the 50 audio deltas a second."""
+    kind = message.type
+    if kind is aiohttp.WSMsgType.CLOSE:
+        raise ConnectionClosed(socket.close_code or 1000, "")
+    if kind is aiohttp.WSMsgType.ERROR:
+        raise ConnectionClosed(1006, str(socket.exception()))
+    if kind is aiohttp.WSMsgType.CLOSED:
+        raise ConnectionClosed(1000, SDK_EOF_REASON)
+    log.debug("unexpected WebSocket message type %s", kind)
+    return b""  # taken as a closed connection, as the SDK's empty frame is
 
 
 class Uplink:

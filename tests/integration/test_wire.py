@@ -10,13 +10,14 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import pytest
 from azure.ai.voicelive.aio import connect
 
 from voiceagent._connect import ConnectionSettings
 from voiceagent._wire import _APPEND_HEAD, _APPEND_TAIL, Wire
 from voiceagent.errors import ConnectionLostError
-from voiceagent.testing import Emulator
+from voiceagent.testing import Disconnect, Emulator, Faults
 
 from ..helpers import connect_args
 
@@ -117,3 +118,44 @@ async def test_appends_queued_behind_a_backlog_are_refused() -> None:
                 wire.post({"type": "input_audio_buffer.clear"})
             with pytest.raises(ConnectionLostError, match="stopped taking events"):
                 await wire.send_audio(os.urandom(960))
+
+
+async def _read_until_closed(wire: Wire) -> tuple[list[str], str]:
+    """The types of the events received until the connection ended, and how it ended."""
+    kinds: list[str] = []
+
+    async def read_all() -> None:
+        while True:
+            kinds.append(str((await wire.recv())["type"]))
+
+    with anyio.fail_after(10), pytest.raises(ConnectionLostError) as raised:
+        await read_all()
+    assert raised.value.__context__ is None
+    return kinds, str(raised.value)
+
+
+@pytest.mark.parametrize("code", [1006, 1011, 1001, 1000])
+async def test_reading_the_socket_itself_ends_as_reading_through_the_sdk(code: int) -> None:
+    # The same events and the same end, read from the SDK's socket and through its
+    # recv_bytes, for an abrupt drop and for close frames.
+    ends: list[tuple[list[str], str]] = []
+    for direct in (True, False):
+        drop = Disconnect(at="session.updated", code=code)  # a fault fires once
+        async with Emulator(speed=None, faults=Faults(disconnects=[drop])) as emu:
+            settings = ConnectionSettings.resolve(**connect_args(emu))
+            async with connect(endpoint=emu.endpoint, credential=emu.credential) as connection:
+                wire = Wire(connection if direct else _NoSocket(connection), settings)  # type: ignore[arg-type]
+                assert (wire._socket is not None) is direct
+                await wire.send({"type": "session.update", "session": {"voice": None}})
+                kinds, said = await _read_until_closed(wire)
+            ends.append((kinds, said.replace(emu.endpoint, "<endpoint>")))
+    assert ends[0] == ends[1]
+    kinds, said = ends[0]
+    assert kinds == ["session.created", "session.updated"]
+    if code == 1006:
+        assert (
+            said
+            == "the connection to <endpoint> was cut (it ended without a WebSocket close frame)"
+        )
+    else:
+        assert said == f"the connection to <endpoint> closed (code {code})"
