@@ -22,7 +22,7 @@ from azure.ai.voicelive.models import (
     FunctionCallOutputItem,
     ServerEvent,
 )
-from benchmarks import _harness, concurrency, overhead, peers, run
+from benchmarks import _harness, concurrency, instructions, overhead, peers, run
 from benchmarks._conversation import (
     ANSWER,
     OKAY,
@@ -178,6 +178,18 @@ def test_run_reads_summary_rows_written_since_it_started(
     stale = path.stat().st_mtime + 10
     [missing] = run.rows_for("b", smoke=False, since=stale)
     assert missing.metric == "(no result file found)"
+
+
+def test_the_instruction_total_is_callgrinds_totals_not_its_header(tmp_path: Path) -> None:
+    # With counting off at the start, callgrind's header says "summary: 0"; the counted
+    # figure is the "totals:" line at the end. A file with nothing counted is an error.
+    counted = tmp_path / "a.out"
+    counted.write_text("events: Ir\nsummary: 0\n\nfn=(1) f\n1 5\ntotals: 465232153\n")
+    assert instructions._totals(counted) == 465_232_153
+    empty = tmp_path / "b.out"
+    empty.write_text("events: Ir\nsummary: 0\ntotals: 0\n")
+    with pytest.raises(RuntimeError, match="no instructions counted"):
+        instructions._totals(empty)
 
 
 def test_the_table_aligns_columns_and_names_verdicts() -> None:

@@ -10,6 +10,7 @@ the sink.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import Counter, defaultdict
 from typing import Any, TypeVar
@@ -301,6 +302,37 @@ def test_agent_speaking_lasts_while_the_response_is_active_even_if_played_out() 
     d.play(100)
     assert d.state() is S.AGENT_SPEAKING  # more audio may come
     assert changes(d.done()) == [(S.AGENT_SPEAKING, S.IDLE)]
+
+
+def test_the_clock_may_sleep_through_an_answer_until_a_message_is_complete() -> None:
+    d = Driver()
+    assert d.machine.playback_wait_ms(0) == 0  # nothing written
+    d.respond()
+    d.audio(300)
+    assert d.machine.playback_wait_ms(0) is None  # audio still coming: nothing to watch
+    d.play(250)
+    d.feed(AudioDone(response_id="r1", item_id="a1"))
+    assert d.machine.playback_wait_ms(250) is None  # its text is not known yet
+    d.feed(TranscriptDone(item_id="a1", text="Hello there.", response_id="r1"))
+    assert d.machine.playback_wait_ms(250) == 50  # complete: final once heard
+    assert only(d.play(50), AgentTranscriptFinal)[0].text == "Hello there."
+    assert d.machine.playback_wait_ms(300) is None  # the response is not done
+    d.feed(OutputItemAdded(response_id="r1", item_id="a2", kind="message"))
+    d.audio(200, item="a2")
+    assert d.machine.playback_wait_ms(300) is None
+    assert d.play(100) == []  # nothing changes meanwhile
+    d.done()
+    assert d.machine.playback_wait_ms(400) == 100  # now the end of what was written
+    assert changes(d.play(100)) == [(S.AGENT_SPEAKING, S.IDLE)]
+
+
+def test_an_interrupted_answer_gives_the_clock_nothing_to_sleep_through() -> None:
+    d = Driver()
+    d.respond()
+    d.audio(300)
+    d.play(100)
+    d.speech()
+    assert d.machine.playback_wait_ms(100) == 0  # cleared: nothing queued, nothing coming
 
 
 def test_a_drained_sink_ends_agent_speaking_despite_rounding() -> None:
@@ -1638,6 +1670,21 @@ class TurnWorld(RuleBasedStateMachine):
         assert self.feed(ToolFinished(item_id=item_id, output="too late")) == []
 
     # -- invariants and the end -----------------------------------------------------------------
+
+    @invariant()
+    def playback_short_of_the_wait_changes_nothing(self) -> None:
+        """What lets the session's clock sleep: short of the position playback_wait_ms
+        names (anywhere in what was written when it names none), a PlaybackProgress yields
+        no action and leaves the state alone."""
+        wait = self.machine.playback_wait_ms(self.played)
+        limit = self.written if wait is None else min(self.written, self.played + wait)
+        target = limit - 1.0  # the machine rounds within half a millisecond
+        if target <= self.played:
+            return
+        probe = copy.deepcopy(self.machine)
+        state = probe.state
+        assert probe.handle(PlaybackProgress(target), self.now) == []
+        assert probe.state is state
 
     @invariant()
     def state_is_defined(self) -> None:

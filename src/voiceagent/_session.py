@@ -91,6 +91,10 @@ _CLOCK_S: Final = 0.02
 """The shortest sleep of the clock loop while audio is queued."""
 _REPORT_WAIT_S: Final = 0.5
 """The longest the clock waits for a position-reporting sink's next report."""
+_ANSWERING_WAIT_S: Final = 0.5
+"""The longest the clock sleeps while an answer's audio is still coming and playback can
+change nothing (``TurnMachine.playback_wait_ms`` is None): it still looks at the sink now
+and then, to notice one that is stuck."""
 _CONFIGURE_TIMEOUT_S: Final = 15.0
 _CLOSE_TIMEOUT_S: Final = 5.0
 _DEFAULT_PREFIX_PADDING_MS: Final = 420
@@ -103,8 +107,12 @@ began (detection and the way back), on top of the padding and the shortest speec
 _HARMLESS_ERRORS: Final = frozenset({"response_cancel_not_active"})
 _PLAYED_EPSILON_MS: Final = 0.5
 """Queued audio shorter than this counts as played (float sums)."""
-_AUDIO_ENDS: Final = frozenset({"response.audio.done", "response.done"})
-"""Events after which the clock looks at playback again (it waits while nothing is queued)."""
+_AUDIO_ENDS: Final = frozenset(
+    {"response.audio.done", "response.audio_transcript.done", "response.done"}
+)
+"""Events after which the clock looks at playback again (it waits while nothing is queued,
+and while an answer's audio comes in): the ends of an answer's audio and of its text, which
+together make a message final once heard."""
 _QUIET_POLL_S: Final = 0.05
 """How often a session about to change connections looks for a quiet moment."""
 SINK_STALL_S: Final = 10.0
@@ -1014,10 +1022,12 @@ class AgentSession:
             if player.reports_position:
                 delay = _REPORT_WAIT_S
             elif pending > _PLAYED_EPSILON_MS:
-                # Wake when the queued audio should have played out, not every frame:
-                # progress matters at the end of playback, and barge-in reads the sink's
-                # position itself.
-                delay = max(_CLOCK_S, pending / 1000)
+                # Wake when playback reaches the next point where it matters (the end of a
+                # message, the end of what is queued), not every frame: barge-in reads the
+                # sink's position itself, and while an answer's audio still comes in, only
+                # its end can change the turn (the receive loop wakes the clock then).
+                wait = machine.playback_wait_ms(played)
+                delay = _ANSWERING_WAIT_S if wait is None else max(_CLOCK_S, wait / 1000)
             else:
                 # Nothing queued: nothing can move until the answer's audio ends (the
                 # receive loop wakes the clock) or the turn changes.

@@ -356,6 +356,43 @@ class TurnMachine:
         """When the session must call ``handle(Tick(), now)`` (same clock as ``now``), or None."""
         return None if self._window is None else self._window.deadline
 
+    def playback_wait_ms(self, played_ms: float) -> float | None:
+        """How far playback can go from ``played_ms`` before a :class:`PlaybackProgress`
+        can change anything: the session's clock sleeps that long.
+
+        That is the end of the first complete message not yet heard (its final transcript
+        waits for it), else the end of everything written. While an answer with audio is
+        still in progress (its ``response.done`` has not come) and no complete message
+        waits, None: the state cannot leave the agent's turn by playback alone, and only
+        the next event can change that (the session wakes its clock on the ends of audio).
+        With a sink that plays in real time and audio that arrives in real time, that is
+        the difference between one clock wake-up per 20 ms audio delta and none.
+
+        Args:
+            played_ms: The sink's position.
+
+        Returns:
+            Milliseconds (0 when something is due now), or None.
+        """
+        pending = self._tracker.pending_ms(played_ms)
+        ends = [
+            end - played_ms
+            for item in self._items.values()
+            if item.kind == "message"
+            and item.audio_done
+            and item.text is not None
+            and not item.finalized
+            and not item.interrupted
+            and (end := self._tracker.end_of(item.id)) is not None
+        ]
+        if ends:
+            return max(0.0, min(min(ends), pending))
+        if any(
+            r.active and r.audio_written and not r.interrupted for r in self._responses.values()
+        ):
+            return None
+        return pending
+
     def running_calls(self) -> list[StartTool]:
         """The calls running now (started, not answered), as their start actions."""
         return [
