@@ -18,7 +18,9 @@ a JSON encoder built, its 1,280-character base64 string scanned for characters t
 competent raw-SDK client's instructions in a long call (``benchmarks/instructions.py``).
 The bytes are the same JSON ``conn.send`` would write. The socket is the SDK connection's
 ``_connection`` (an ``aiohttp.ClientWebSocketResponse``); if a version of the SDK has
-none, the appends go through ``conn.send`` as before.
+none, or something watches ``conn.send`` (the SDK's ``VoiceLiveInstrumentor``, which makes
+a span and counts the audio bytes of each append, or a wrapper set on the connection),
+the appends go through ``conn.send`` as before.
 
 Receiving reads the raw message from the same socket and parses the JSON only (the SDK's
 ``recv_bytes`` would encode each text message to bytes for ``json.loads`` to decode it
@@ -100,6 +102,10 @@ class Wire:
         self._settings = settings
         socket = getattr(connection, "_connection", None)
         self._socket = socket if isinstance(socket, aiohttp.ClientWebSocketResponse) else None
+        # Appends skip conn.send only when nothing watches it: the SDK's own
+        # VoiceLiveInstrumentor (a span and the audio byte count per append) or a wrapper
+        # set on the connection get every append, as they would without voiceagent.
+        self._append_socket = None if _send_watched(connection) else self._socket
         # Events posted and not yet sent: dicts, and appends already encoded (bytes).
         self._posted: collections.deque[dict[str, Any] | bytes] = collections.deque()
         self._wake: anyio.Event | None = None
@@ -146,7 +152,8 @@ class Wire:
             ConnectionLostError: The connection failed, or events have piled up unsent
                 (when awaited).
         """
-        if self._socket is None:
+        socket = self._append_socket
+        if socket is None:
             return self.send(
                 {"type": "input_audio_buffer.append", "audio": base64.b64encode(frame).decode()}
             )
@@ -156,7 +163,7 @@ class Wire:
                 return self._raise(self._backlog_error())
             self._posted.append(message)
             return self._flush()
-        return self._write(self._socket, message)
+        return self._write(socket, message)
 
     async def flush(self) -> None:
         """Wait until everything posted so far has been sent."""
@@ -179,8 +186,8 @@ class Wire:
         while self._posted:
             event = self._posted.popleft()
             if isinstance(event, bytes):
-                assert self._socket is not None  # only queued when there is one
-                await self._write(self._socket, event)
+                assert self._append_socket is not None  # only queued when there is one
+                await self._write(self._append_socket, event)
             else:
                 await self._send(event)
 
@@ -254,6 +261,15 @@ class Wire:
 
 
 _DATA: Final = frozenset({aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY})
+
+
+def _send_watched(connection: VoiceLiveConnection) -> bool:
+    """Whether something wraps the SDK connection's ``send``: the SDK's
+    ``VoiceLiveInstrumentor`` (its wrappers keep the original as ``_original``), or a
+    wrapper set on this connection object itself."""
+    return "send" in getattr(connection, "__dict__", {}) or hasattr(
+        getattr(type(connection), "send", None), "_original"
+    )
 
 
 def _ended(socket: aiohttp.ClientWebSocketResponse, message: aiohttp.WSMessage) -> bytes:

@@ -159,3 +159,44 @@ async def test_reading_the_socket_itself_ends_as_reading_through_the_sdk(code: i
         )
     else:
         assert said == f"the connection to <endpoint> closed (code {code})"
+
+
+async def test_appends_go_through_conn_send_while_something_watches_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The SDK's own instrumentor makes a span and counts the audio of each append it sees;
+    # so does any wrapper an application sets on the connection. Neither may lose them.
+    from azure.ai.voicelive.telemetry import VoiceLiveInstrumentor
+
+    frames = [os.urandom(960) for _ in range(3)]
+    async with Emulator(speed=None, keep_audio=True) as emu:
+        settings = ConnectionSettings.resolve(**connect_args(emu))
+        async with connect(endpoint=emu.endpoint, credential=emu.credential) as connection:
+            assert Wire(connection, settings)._append_socket is not None  # nothing watches
+            seen: list[str] = []
+            send = connection.send
+
+            async def watched(event: Any) -> None:
+                seen.append(event["type"])
+                await send(event)
+
+            monkeypatch.setattr(connection, "send", watched)
+            wire = Wire(connection, settings)
+            assert wire._append_socket is None
+            assert wire._socket is not None  # receiving still reads the socket itself
+            for frame in frames:
+                await wire.send_audio(frame)
+            assert seen == ["input_audio_buffer.append"] * 3
+            monkeypatch.undo()
+
+            monkeypatch.setenv("AZURE_EXPERIMENTAL_ENABLE_GENAI_TRACING", "true")
+            instrumentor = VoiceLiveInstrumentor()
+            instrumentor.instrument()
+            try:
+                assert Wire(connection, settings)._append_socket is None
+            finally:
+                instrumentor.uninstrument()
+            assert Wire(connection, settings)._append_socket is not None
+            await wire.send({"type": "input_audio_buffer.clear"})
+            await emu.wait_for("input_audio_buffer.clear", timeout=10)
+    assert _appended(emu) == ([len(f) for f in frames], b"".join(frames))
