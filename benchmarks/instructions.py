@@ -18,8 +18,8 @@ Under Valgrind a Python process runs about 50 times slower, so the conversation 
 down too (``--speed``, by default 0.25: a 60 s call takes 4 minutes) to keep each client
 well within real time; the script reports each client's CPU load over its round, and a
 client that could not keep up (load above 0.8) is flagged: a client that falls behind
-batches its work and counts fewer instructions. Both clients run at the same time, each
-with its own core if there are three; the counts do not depend on it.
+batches its work and counts fewer instructions. The clients run at the same time, not
+pinned to a core: the counts do not depend on where they run.
 
 Instruction counts are not time: a cache miss or a system call costs more than its
 instructions say, and the kernel's share (the socket writes) is not counted at all. The

@@ -36,7 +36,7 @@ import base64
 import collections
 import json
 import logging
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import aiohttp
 import anyio
@@ -69,6 +69,9 @@ _APPEND_HEAD: Final = b'{"type": "input_audio_buffer.append", "audio": "'
 _APPEND_TAIL: Final = b'"}'
 """An append's JSON around its base64 (which never needs escaping), as ``json.dumps``
 writes it."""
+_Outgoing: TypeAlias = "dict[str, Any] | bytes"
+"""A client event to send: a dict for the SDK's ``send``, or an append already encoded
+(only made when there is a socket to write it on)."""
 
 
 def check_echo(item: dict[str, Any], what: str) -> None:
@@ -107,7 +110,7 @@ class Wire:
         # set on the connection get every append, as they would without voiceagent.
         self._append_socket = None if _send_watched(connection) else self._socket
         # Events posted and not yet sent: dicts, and appends already encoded (bytes).
-        self._posted: collections.deque[dict[str, Any] | bytes] = collections.deque()
+        self._posted: collections.deque[_Outgoing] = collections.deque()
         self._wake: anyio.Event | None = None
         self.expires_at: float | None = None
         """When the service ends this connection's session (Unix seconds), if it said."""
@@ -136,12 +139,7 @@ class Wire:
             ConnectionLostError: The connection failed, or events have piled up unsent
                 (when awaited).
         """
-        if self._posted:
-            if len(self._posted) >= _BACKLOG:
-                return self._raise(self._backlog_error())
-            self._posted.append(event)  # after them, in order: the flush sends it too
-            return self._flush()
-        return self._send(event)
+        return self._submit(event)
 
     def send_audio(self, frame: bytes) -> Coroutine[Any, Any, None]:
         """Send ``frame`` (audio in the session's input format) as an
@@ -152,18 +150,19 @@ class Wire:
             ConnectionLostError: The connection failed, or events have piled up unsent
                 (when awaited).
         """
-        socket = self._append_socket
-        if socket is None:
-            return self.send(
+        if self._append_socket is None:
+            return self._submit(
                 {"type": "input_audio_buffer.append", "audio": base64.b64encode(frame).decode()}
             )
-        message = _APPEND_HEAD + base64.b64encode(frame) + _APPEND_TAIL
+        return self._submit(_APPEND_HEAD + base64.b64encode(frame) + _APPEND_TAIL)
+
+    def _submit(self, event: _Outgoing) -> Coroutine[Any, Any, None]:
         if self._posted:
             if len(self._posted) >= _BACKLOG:
                 return self._raise(self._backlog_error())
-            self._posted.append(message)
+            self._posted.append(event)  # after them, in order: the flush sends it too
             return self._flush()
-        return self._write(socket, message)
+        return self._send(event)
 
     async def flush(self) -> None:
         """Wait until everything posted so far has been sent."""
@@ -184,12 +183,7 @@ class Wire:
         # (the SDK writes the frame before its first await), so however many tasks flush at
         # once, events reach the socket in the order they were posted.
         while self._posted:
-            event = self._posted.popleft()
-            if isinstance(event, bytes):
-                assert self._append_socket is not None  # only queued when there is one
-                await self._write(self._append_socket, event)
-            else:
-                await self._send(event)
+            await self._send(self._posted.popleft())
 
     def _backlog_error(self) -> ConnectionLostError:
         return ConnectionLostError(
@@ -201,28 +195,20 @@ class Wire:
     async def _raise(error: VoiceAgentError) -> None:
         raise error
 
-    async def _send(self, event: dict[str, Any]) -> None:
+    async def _send(self, event: _Outgoing) -> None:
         error: VoiceAgentError | None = None
         try:
-            await self._connection.send(event)
+            if isinstance(event, bytes):  # an encoded append: one text frame on the socket
+                assert self._append_socket is not None
+                await self._append_socket.send_frame(event, aiohttp.WSMsgType.TEXT)
+            else:
+                await self._connection.send(event)
         except NETWORK_ERRORS as exc:
             error = convert_error(exc, self._settings, opening=False)
             if error is None:
                 raise
         if error is not None:
             raise error  # outside the except clause: no chain back to the SDK's exception
-
-    async def _write(self, socket: aiohttp.ClientWebSocketResponse, message: bytes) -> None:
-        """Write ``message`` (JSON, UTF-8) as one text frame on the SDK's socket."""
-        error: VoiceAgentError | None = None
-        try:
-            await socket.send_frame(message, aiohttp.WSMsgType.TEXT)
-        except NETWORK_ERRORS as exc:
-            error = convert_error(exc, self._settings, opening=False)
-            if error is None:
-                raise
-        if error is not None:
-            raise error  # outside the except clause: no chain back to aiohttp's exception
 
     # -- receiving ---------------------------------------------------------------------
 
